@@ -1,0 +1,44 @@
+/**
+ * `grapheon-tool config`: prints the effective configuration, or validates a
+ * file with `--check FILE`.
+ */
+import { type CommandSpec, parseCommandArgs, printResult } from "../lib/cli.ts";
+import { loadConfig, parseConfig } from "../lib/config.ts";
+import { ConfigError, errorMessage } from "../lib/errors.ts";
+import { EXIT } from "../lib/exit_codes.ts";
+
+/** The `config` command. */
+export const configCommand: CommandSpec = {
+  name: "config",
+  summary: "print the effective config, or validate a config file (--check FILE)",
+  help: `Usage: grapheon-tool config [--check FILE] [--json]
+
+Prints the effective configuration: the config file (--config, $GRAPHEON_TOOL_CONFIG,
+or /etc/grapheon/grapheon-tool.json when present) over the built-in defaults.
+
+Options:
+  --check FILE   validate FILE and exit; the error names the file and the field
+
+Exit codes: 0 valid, 2 bad command line, 3 invalid config.`,
+  async run(ctx) {
+    const { values } = parseCommandArgs("config", ctx.argv, { check: { type: "string" } });
+    if (values.check !== undefined) {
+      let text: string;
+      try {
+        text = await Deno.readTextFile(values.check);
+      } catch (err) {
+        throw new ConfigError(`${values.check}: cannot read config: ${errorMessage(err)}`);
+      }
+      parseConfig(text, values.check);
+      printResult(ctx, `${values.check}: valid`, { file: values.check, valid: true });
+      return EXIT.OK;
+    }
+    const { config, path } = await loadConfig(ctx.global.configPath);
+    if (ctx.global.json) ctx.out(JSON.stringify(config, null, 2));
+    else {
+      ctx.out(`# effective config (${path ?? "built-in defaults; no config file"})`);
+      ctx.out(JSON.stringify(config, null, 2));
+    }
+    return EXIT.OK;
+  },
+};
