@@ -21,6 +21,16 @@ const port = z.number().int().min(1).max(65535);
 const url = z.string().regex(/^https?:\/\/[^\s]+$/, "expected an http:// or https:// URL");
 const program = z.string().min(1).regex(/^[^\s]+$/, "expected a program name or path");
 const tag = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, "expected an image tag");
+const bindAddress = z.string().regex(
+  /^$|^[0-9.]+$|^\[[0-9a-fA-F:]+\]$/,
+  'expected an IPv4 address, a bracketed IPv6 address, or "" for all addresses',
+);
+const envName = z.string().regex(
+  /^[A-Za-z_][A-Za-z0-9_]*$/,
+  "expected an environment variable name",
+);
+/** Extra `-e KEY=VALUE` entries for a container (no newlines: they end up in a unit file). */
+const environment = z.record(envName, z.string().regex(/^[^\n\r\0]*$/, "no newlines allowed"));
 
 const backendSchema = z.strictObject({
   image: imageName.default("ghcr.io/badgerops/grapheon-backend"),
@@ -30,6 +40,16 @@ const backendSchema = z.strictObject({
   healthUrl: url.default("http://localhost:8000/health"),
   /** Where the backend sees the host data dir; `DATA_DIR` must point here. */
   containerDataDir: absPath.default("/app/data"),
+  /** The port the backend listens on inside the container (`-p bindAddress:port:containerPort`). */
+  containerPort: port.default(8000),
+  /** Host address the port is published on; the frontend reaches the backend by container name. */
+  bindAddress: bindAddress.default("127.0.0.1"),
+  /** Extra environment for the container (besides `envFile`). */
+  environment: environment.default({}),
+  /** Extra `--env-file`s for the container, read by podman (secrets such as JWT_SECRET). */
+  envFiles: z.array(absPath).default([]),
+  /** The release pulled and tagged `runTag` on first start, when no `<image>:<runTag>` exists. */
+  seedTag: tag.default("latest"),
 });
 
 const frontendSchema = z.strictObject({
@@ -38,6 +58,16 @@ const frontendSchema = z.strictObject({
   container: containerName.default("grapheon-frontend"),
   port: port.default(8080),
   url: url.default("http://localhost:8080/"),
+  /** The port nginx listens on inside the container. */
+  containerPort: port.default(8080),
+  /** Host address the port is published on ("" = all addresses). */
+  bindAddress: bindAddress.default(""),
+  /** Extra environment for the container (besides `envFile`). */
+  environment: environment.default({}),
+  /** Extra `--env-file`s for the container. */
+  envFiles: z.array(absPath).default([]),
+  /** The release pulled and tagged `runTag` on first start, when no `<image>:<runTag>` exists. */
+  seedTag: tag.default("latest"),
 });
 
 /** The config schema; `z.infer` of it is the `Config` type. */
@@ -48,6 +78,12 @@ export const configSchema = z.strictObject({
   envFile: absPath.default("/etc/grapheon/grapheon.env"),
   /** The local tag the container units run; the tool points it at the release to run. */
   runTag: tag.default("current"),
+  /**
+   * The Podman network both containers join, so that the frontend's nginx reaches
+   * the backend by container name; "host" runs both on the host network (no -p).
+   */
+  network: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, "expected a podman network name")
+    .default("grapheon"),
   backend: backendSchema.default(backendSchema.parse({})),
   frontend: frontendSchema.default(frontendSchema.parse({})),
   timeouts: z.strictObject({
