@@ -1,0 +1,73 @@
+/**
+ * The history of upgrades and rollbacks (from → to, result, duration, who), kept
+ * in the state dir as one JSON document written atomically, newest last, capped.
+ * `rollback` reads the exact image IDs of earlier releases from it.
+ */
+import { join } from "node:path";
+import { z } from "zod";
+import { readFileSafe, writeFileAtomic } from "./files.ts";
+import { pairSchema } from "./journal.ts";
+
+/** How a job ended. */
+export const RESULTS = [
+  "completed",
+  "noop",
+  "rolled-back",
+  "rollback-failed",
+  "failed",
+  "refused",
+] as const;
+
+/** One history entry. */
+export const historyEntrySchema = z.object({
+  id: z.string(),
+  kind: z.enum(["upgrade", "rollback"]),
+  trigger: z.enum(["request", "operator", "recovery"]),
+  from: pairSchema,
+  to: pairSchema,
+  result: z.enum(RESULTS),
+  message: z.string(),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  durationMs: z.number(),
+  backup: z.string().nullable(),
+});
+
+/** One entry. */
+export type HistoryEntry = z.infer<typeof historyEntrySchema>;
+
+const MAX_ENTRIES = 500;
+
+/** The history file's path. */
+export function historyPath(stateDir: string): string {
+  return join(stateDir, "history.json");
+}
+
+/** Reads the history, oldest first; an unreadable file is an empty history plus a warning string. */
+export async function readHistory(
+  stateDir: string,
+): Promise<{ entries: HistoryEntry[]; warning?: string }> {
+  const path = historyPath(stateDir);
+  const text = await readFileSafe(path, { maxBytes: 16 * 1024 * 1024 }).catch(() => null);
+  if (text === null) return { entries: [] };
+  try {
+    const parsed = z.array(historyEntrySchema).safeParse(JSON.parse(text));
+    if (parsed.success) return { entries: parsed.data };
+    return {
+      entries: [],
+      warning: `${path}: unexpected shape at ${parsed.error.issues[0].path.join(".")}`,
+    };
+  } catch {
+    return { entries: [], warning: `${path}: not valid JSON` };
+  }
+}
+
+/** Appends an entry (atomic rewrite, capped at the newest 500). */
+export async function appendHistory(stateDir: string, entry: HistoryEntry): Promise<void> {
+  const { entries } = await readHistory(stateDir);
+  entries.push(entry);
+  const kept = entries.slice(-MAX_ENTRIES);
+  await writeFileAtomic(historyPath(stateDir), JSON.stringify(kept, null, 2) + "\n", {
+    mode: 0o600,
+  });
+}

@@ -1,0 +1,38 @@
+/**
+ * One upgrade or rollback at a time: an exclusive advisory lock on a file in the
+ * state dir. The kernel drops it when the process dies (even SIGKILL), so a
+ * crash never leaves a stale lock behind.
+ */
+import { join } from "node:path";
+import { BusyError } from "./errors.ts";
+import { ensureDir } from "./files.ts";
+
+/** A held lock; release it (or let the process exit). */
+export interface HeldLock extends Disposable {
+  /** Releases the lock. */
+  release(): void;
+}
+
+/** Takes the lock without waiting; throws BusyError when another process holds it. */
+export async function acquireLock(stateDir: string, what: string): Promise<HeldLock> {
+  await ensureDir(stateDir, 0o700);
+  const path = join(stateDir, "lock");
+  const file = await Deno.open(path, { read: true, write: true, create: true, mode: 0o600 });
+  const got = await file.tryLock(true);
+  if (!got) {
+    file.close();
+    throw new BusyError(
+      `another upgrade or rollback is running (lock ${path} is held); ${what} not started`,
+    );
+  }
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    try {
+      file.unlockSync();
+    } catch { /* closing releases it anyway */ }
+    file.close();
+  };
+  return { release, [Symbol.dispose]: release };
+}
