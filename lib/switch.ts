@@ -1,0 +1,115 @@
+/**
+ * Making the units run a release, and proving it: point the run tag at the exact
+ * image IDs, restart what changed (backend, then frontend), check each running
+ * container's image ID, then poll health until the backend reports the expected
+ * version and the frontend answers. Used by `upgrade` (forward and rollback) and
+ * `rollback`.
+ */
+import { ms } from "./duration.ts";
+import { errorMessage, ToolError } from "./errors.ts";
+import { pollHealth, type PollResult } from "./health.ts";
+import type { Host } from "./host.ts";
+
+/** The image IDs to run. */
+export interface ImagePair {
+  /** Backend image ID. */
+  backend: string;
+  /** Frontend image ID. */
+  frontend: string;
+}
+
+/** Options for `switchImages`. */
+export interface SwitchOptions {
+  /** What to run. */
+  target: ImagePair;
+  /** What runs now (components whose ID is unchanged are not restarted); null: restart both. */
+  current: { backend: string | null; frontend: string | null } | null;
+}
+
+/** The ref the units run for an image name. */
+export function runRef(host: Host, which: "backend" | "frontend"): string {
+  return `${host.config[which].image}:${host.config.runTag}`;
+}
+
+/** Polls the container until it runs `imageId`, or throws after the restart timeout. */
+async function waitForContainer(
+  host: Host,
+  which: "backend" | "frontend",
+  imageId: string,
+): Promise<void> {
+  const { container } = host.config[which];
+  const deadline = host.clock.monotonic() + ms(host.config.timeouts.restart);
+  let seen = "no container";
+  while (host.clock.monotonic() < deadline) {
+    const c = await host.podman.inspectContainer(container).catch((e) => {
+      seen = errorMessage(e);
+      return null;
+    });
+    if (c) {
+      if (c.Image === imageId && c.State.Running) return;
+      seen = c.Image === imageId
+        ? `container ${container} is ${c.State.Status}`
+        : `container ${container} runs image ${c.Image.slice(0, 12)}, not ${imageId.slice(0, 12)}`;
+    }
+    await host.clock.sleep(200);
+  }
+  throw new ToolError(`${which} did not come up on image ${imageId.slice(0, 12)}: ${seen}`);
+}
+
+/** Tags, restarts and verifies image IDs. Throws ToolError on the first failure. */
+export async function switchImages(host: Host, options: SwitchOptions): Promise<void> {
+  const { config, log } = host;
+  for (const which of ["backend", "frontend"] as const) {
+    await host.podman.tag(options.target[which], runRef(host, which));
+  }
+  for (const which of ["backend", "frontend"] as const) {
+    const unchanged = options.current?.[which] === options.target[which];
+    const c = unchanged ? await host.podman.inspectContainer(config[which].container) : null;
+    if (unchanged && c?.State.Running) {
+      log.info(`${which} already runs image ${options.target[which].slice(0, 12)}; not restarted`);
+      continue;
+    }
+    log.info(`restarting ${config[which].service} on image ${options.target[which].slice(0, 12)}`);
+    try {
+      await host.systemd.restart([config[which].service], ms(config.timeouts.restart));
+    } catch (err) {
+      throw new ToolError(`restart of ${config[which].service} failed: ${errorMessage(err)}`);
+    }
+    await waitForContainer(host, which, options.target[which]);
+  }
+}
+
+/** Options for `verifyHealth`. */
+export interface VerifyOptions {
+  /** The version the backend must report. */
+  backendVersion: string | null;
+  /** Deadline (default: config timeouts.health). */
+  timeoutMs?: number;
+  /** Stops early. */
+  signal?: AbortSignal;
+}
+
+/** Polls backend health (accepted status + version) and the frontend page until both pass. */
+export function verifyHealth(host: Host, options: VerifyOptions): Promise<PollResult> {
+  const { config } = host;
+  return pollHealth({
+    urls: [config.backend.healthUrl, config.frontend.url],
+    expect: [
+      {
+        httpStatuses: [200],
+        json: { status: config.health.acceptStatus },
+        version: options.backendVersion ?? undefined,
+      },
+      { httpStatuses: [200], json: {} },
+    ],
+    timeoutMs: options.timeoutMs ?? ms(config.timeouts.health),
+    intervalMs: 250,
+    requestTimeoutMs: ms(config.timeouts.healthRequest),
+    consecutive: 2,
+    startPeriodMs: 0,
+    once: false,
+    http: host.http,
+    clock: host.clock,
+    signal: options.signal,
+  });
+}
