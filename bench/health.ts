@@ -1,0 +1,184 @@
+/**
+ * Bench: how soon `grapheon-tool health` notices readiness. The real CLI
+ * (`deno run -A main.ts health URL`, default options) polls a local server that
+ * turns healthy at a known moment T; the figure is T → the tool's exit. Two
+ * variants: the server answers 503 until T, or nothing listens on the port
+ * until T (connection refused). The tool's own start-up is kept out of the
+ * figure: T is picked 300–1500 ms (random) after the tool's first probe, by
+ * which time the poller has backed off to its steady interval.
+ */
+import { join } from "node:path";
+import { healthBody } from "../tests/util/health_server.ts";
+import type { BenchContext, BenchRow } from "./stats.ts";
+
+/** Runs per variant. */
+export const RUNS = 15;
+/** The target for the median T → exit delay, in ms (issue 2). */
+export const TARGET_MS = 150;
+
+/** Which unhealthy state precedes T. */
+export type Variant = "503" | "refused";
+
+interface Server {
+  /** Resolves at the first request the server sees. */
+  firstRequest: Promise<void>;
+  /** Makes it answer 200 healthy from now on. */
+  turnHealthy(): void;
+  /** Stops it. */
+  close(): Promise<void>;
+}
+
+/** A loopback server answering `/health` with the contract body: 503 unhealthy, or 200 healthy. */
+function serveHealth(port: number, healthy: boolean): Server & { port: number } {
+  let isHealthy = healthy;
+  let seen!: () => void;
+  const firstRequest = new Promise<void>((resolve) => (seen = resolve));
+  const server = Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, () => {
+    seen();
+    const status = isHealthy ? "healthy" : "unhealthy";
+    return new Response(healthBody({ status, version: "0.10.4" }), {
+      status: isHealthy ? 200 : 503,
+      headers: { "content-type": "application/json" },
+    });
+  });
+  return {
+    port: server.addr.port,
+    firstRequest,
+    turnHealthy: () => void (isHealthy = true),
+    close: () => server.shutdown(),
+  };
+}
+
+/** A loopback port with nothing listening (free a moment ago). */
+function closedPort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/** Collects a child's output stream as text and resolves `marker` at the first line matching it. */
+function watchStream(stream: ReadableStream<Uint8Array>, pattern: RegExp) {
+  let text = "";
+  let matched!: () => void;
+  const marker = new Promise<void>((resolve) => (matched = resolve));
+  const done = (async () => {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      text += chunk;
+      if (pattern.test(text)) matched();
+    }
+  })();
+  return { marker, done, text: () => text };
+}
+
+function timeout(ms: number, what: string): { promise: Promise<never>; cancel: () => void } {
+  let id: ReturnType<typeof setTimeout> | undefined;
+  const promise = new Promise<never>((_, reject) => {
+    id = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
+  });
+  return { promise, cancel: () => clearTimeout(id) };
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * One measured run: starts the tool, waits for its first probe, waits a random
+ * 300–1500 ms, turns the server healthy at T and returns T → exit in ms.
+ */
+export async function measureOnce(repoRoot: string, variant: Variant): Promise<number> {
+  let server = variant === "503" ? serveHealth(0, false) : undefined;
+  const port = server?.port ?? closedPort();
+  const url = `http://127.0.0.1:${port}/health`;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(repoRoot, "main.ts"), "health", url],
+    env: { GRAPHEON_TOOL_CONFIG: "" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  // The tool logs each change of answer; its first "attempt" line means it is polling.
+  const stderr = watchStream(child.stderr, /attempt 1 /);
+  const stdout = watchStream(child.stdout, /\n/);
+  let exited = false;
+  const status = child.status.then((s) => {
+    exited = true;
+    return s;
+  });
+  try {
+    const started = timeout(20_000, "the tool made no first probe");
+    try {
+      const firstProbe = server ? server.firstRequest : stderr.marker;
+      await Promise.race([firstProbe, status, started.promise]);
+    } finally {
+      started.cancel();
+    }
+    if (exited) throw new Error(`the tool exited before T: ${stderr.text().trim()}`);
+    await sleep(300 + Math.random() * 1200);
+    if (exited) throw new Error(`the tool exited before T: ${stderr.text().trim()}`);
+    let t: number;
+    if (server) {
+      server.turnHealthy();
+      t = performance.now();
+    } else {
+      server = serveHealth(port, true);
+      t = performance.now();
+    }
+    const finished = timeout(10_000, "the tool did not exit");
+    let result: Deno.CommandStatus;
+    try {
+      result = await Promise.race([status, finished.promise]);
+    } finally {
+      finished.cancel();
+    }
+    const delay = performance.now() - t;
+    await Promise.all([stdout.done, stderr.done]);
+    if (result.code !== 0 || !/^healthy after/.test(stdout.text())) {
+      throw new Error(
+        `the tool exited ${result.code}: ${stdout.text().trim()} ${stderr.text().trim()}`,
+      );
+    }
+    return delay;
+  } finally {
+    if (!exited) {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already gone */ }
+      await status;
+    }
+    await Promise.allSettled([stdout.done, stderr.done]);
+    await server?.close();
+  }
+}
+
+/** The health bench: both variants, `RUNS` each, interleaved so that noise spreads evenly. */
+export async function bench(ctx: BenchContext): Promise<BenchRow[]> {
+  const samples: Record<Variant, number[]> = { "503": [], refused: [] };
+  // One unmeasured run so that module loading and caches are warm.
+  await measureOnce(ctx.repoRoot, "503");
+  for (let i = 0; i < RUNS; i++) {
+    for (const variant of ["503", "refused"] as const) {
+      const ms = await measureOnce(ctx.repoRoot, variant);
+      samples[variant].push(ms);
+      ctx.progress(`health ${variant} run ${i + 1}/${RUNS}: ${ms.toFixed(1)} ms`);
+    }
+  }
+  const note = "T → tool exit; T is 300–1500 ms after the first probe, default options";
+  return [
+    {
+      kind: "samples",
+      name: "health: 503 → healthy",
+      unit: "ms",
+      samples: samples["503"],
+      target: { below: TARGET_MS },
+      note,
+    },
+    {
+      kind: "samples",
+      name: "health: refused → healthy",
+      unit: "ms",
+      samples: samples.refused,
+      target: { below: TARGET_MS },
+      note: "same, but nothing listens on the port until T",
+    },
+  ];
+}
