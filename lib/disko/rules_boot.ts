@@ -1,0 +1,178 @@
+/**
+ * Boot rules: a layout must have a way to boot. UEFI needs one EF00 ESP with
+ * vfat mounted at /boot (systemd-boot keeps every generation's kernel and
+ * initrd there) or /boot/efi (GRUB); BIOS needs an EF02 partition for GRUB's
+ * core image. An ESP on md RAID1 must use metadata 1.0 so the firmware sees a
+ * plain FAT filesystem.
+ */
+import { type Finding, finding } from "./findings.ts";
+import type { FieldPath, LayoutModel, PartitionModel } from "./model.ts";
+import { MIB, parsePartitionSize } from "./size.ts";
+
+const ESP_GUID = "c12a7328-f81f-11d2-ba4b-00a0c93ec93b";
+const BIOS_GUID = "21686148-6449-6e6f-744e-656564454649";
+/** Where an ESP may be mounted for NixOS's boot loaders. */
+export const ESP_MOUNTS: ReadonlySet<string> = new Set(["/boot", "/boot/efi"]);
+/** Below this an ESP at /boot holds about one generation (kernel + initrd are 30-60 MiB). */
+const ESP_MIN = 128 * MIB;
+/** disko's own examples use 500M; less holds only a few generations. */
+const ESP_RECOMMENDED = 500 * MIB;
+
+/** True for an EF00 (or ESP GUID) partition. */
+export function isEsp(p: PartitionModel): boolean {
+  return p.type.toUpperCase() === "EF00" || p.type.toLowerCase() === ESP_GUID;
+}
+
+/** True for an EF02 (or BIOS boot GUID) partition. */
+export function isBiosBoot(p: PartitionModel): boolean {
+  return p.type.toUpperCase() === "EF02" || p.type.toLowerCase() === BIOS_GUID;
+}
+
+interface EspFs {
+  format: string;
+  mountpoint: string | null;
+  options: readonly string[];
+  path: FieldPath;
+}
+
+/** The filesystem an ESP holds, directly or through an md array; null with a finding when none. */
+function espFilesystem(model: LayoutModel, p: PartitionModel, out: Finding[]): EspFs | null {
+  const c = p.content;
+  const at = [...p.path, "content"];
+  if (c?.type === "filesystem") {
+    return {
+      format: c.format,
+      mountpoint: c.mountpoint ?? null,
+      options: c.mountOptions ?? [],
+      path: at,
+    };
+  }
+  if (c?.type === "mdraid") {
+    const entry = Object.entries(model.devices.mdadm ?? {}).find(([k, m]) =>
+      (m.name ?? k) === c.name
+    );
+    if (!entry) return null; // reference-missing reports it
+    const [key, md] = entry;
+    if ((md.metadata ?? "default") !== "1.0") {
+      out.push(finding("esp-format", ["mdadm", key, "metadata"], {
+        message: `ESP "${p.name}" is an md member of "${c.name}" with metadata ${
+          md.metadata ?? "default (1.2)"
+        }; the firmware cannot read a FAT filesystem behind an md superblock at the start`,
+        fix: `set metadata = "1.0" on mdadm.${key} (superblock at the end)`,
+      }));
+    }
+    const mc = md.content;
+    if (mc?.type === "filesystem") {
+      return {
+        format: mc.format,
+        mountpoint: mc.mountpoint ?? null,
+        options: mc.mountOptions ?? [],
+        path: ["mdadm", key, "content"],
+      };
+    }
+    out.push(finding("esp-format", ["mdadm", key, "content"], {
+      message: `ESP array "${c.name}" does not hold a filesystem`,
+      fix:
+        `give mdadm.${key} content = { type = "filesystem"; format = "vfat"; mountpoint = "/boot"; }`,
+    }));
+    return null;
+  }
+  out.push(finding("esp-format", at, {
+    message: `ESP "${p.name}" (type ${p.type}) holds ${
+      c ? `a ${c.type === "unknown" ? c.originalType : c.type}` : "nothing"
+    }, not a vfat filesystem`,
+    fix:
+      `content = { type = "filesystem"; format = "vfat"; mountpoint = "/boot"; mountOptions = [ "umask=0077" ]; }`,
+  }));
+  return null;
+}
+
+function hasPrivateMask(options: readonly string[]): boolean {
+  const set = new Set(options.flatMap((o) => o.split(",")));
+  return set.has("umask=0077") || set.has("umask=077") ||
+    ((set.has("fmask=0077") || set.has("fmask=0177")) && set.has("dmask=0077"));
+}
+
+function espSize(p: PartitionModel, out: Finding[]): void {
+  const size = p.size ? parsePartitionSize(p.size) : null;
+  if (!size || size.kind !== "bytes") return;
+  if (size.bytes < ESP_MIN || size.bytes < ESP_RECOMMENDED) {
+    out.push(finding("esp-size", [...p.path, "size"], {
+      severity: size.bytes < ESP_MIN ? "error" : "warning",
+      message:
+        `ESP "${p.name}" is ${p.size}; at /boot it holds every generation's kernel and initrd (30-60M each)${
+          size.bytes < ESP_MIN ? ", so a rebuild soon fails with no space" : ""
+        }`,
+      fix:
+        `make it 512M or more (1G if you keep many generations); set boot.loader.systemd-boot.configurationLimit too`,
+    }));
+  }
+}
+
+/** Runs the boot rules. */
+export function bootRules(model: LayoutModel): Finding[] {
+  const out: Finding[] = [];
+  const parts = model.disks.flatMap((d) => d.partitions);
+  const esps = parts.filter(isEsp);
+  const bios = parts.filter(isBiosBoot);
+  for (const p of bios) {
+    if (p.content) {
+      out.push(finding("bios-boot", [...p.path, "content"], {
+        message:
+          `BIOS boot partition "${p.name}" (EF02) has content; GRUB writes its core image there raw`,
+        fix: `remove content from the EF02 partition`,
+      }));
+    }
+    const size = p.size ? parsePartitionSize(p.size) : null;
+    if (size?.kind === "bytes" && size.bytes < MIB) {
+      out.push(finding("bios-boot", [...p.path, "size"], {
+        message: `BIOS boot partition "${p.name}" is ${p.size}; GRUB's core image needs about 1M`,
+        fix: `size = "1M";`,
+      }));
+    }
+  }
+  let goodEsp = false;
+  const misplaced: { p: PartitionModel; fs: EspFs }[] = [];
+  for (const p of esps) {
+    const fs = espFilesystem(model, p, out);
+    if (!fs) continue;
+    if (fs.format !== "vfat") {
+      out.push(finding("esp-format", [...fs.path, "format"], {
+        message: `ESP "${p.name}" is formatted ${fs.format}; UEFI firmware reads only FAT`,
+        fix: `format = "vfat";`,
+      }));
+      continue;
+    }
+    if (fs.mountpoint === null || !ESP_MOUNTS.has(fs.mountpoint)) {
+      misplaced.push({ p, fs });
+      continue;
+    }
+    goodEsp = true;
+    if (fs.mountpoint === "/boot") espSize(p, out);
+    if (!hasPrivateMask(fs.options)) {
+      out.push(finding("esp-umask", [...fs.path, "mountOptions"], {
+        message:
+          `ESP at ${fs.mountpoint} is mounted without umask=0077: the boot loader's random seed and config are world-readable`,
+        fix: `mountOptions = [ "umask=0077" ];`,
+      }));
+    }
+  }
+  if (!goodEsp) {
+    for (const { p, fs } of misplaced) {
+      out.push(finding("esp-mountpoint", [...fs.path, "mountpoint"], {
+        message: `ESP "${p.name}" is ${
+          fs.mountpoint ? `mounted at ${fs.mountpoint}` : "not mounted"
+        }; the boot loader installs to /boot or /boot/efi`,
+        fix: `mountpoint = "/boot"; (systemd-boot) or "/boot/efi" (GRUB with a separate /boot)`,
+      }));
+    }
+  }
+  if (esps.length === 0 && bios.length === 0) {
+    out.push(finding("boot-missing", model.disks[0]?.path ?? [], {
+      message: "no EF00 ESP and no EF02 BIOS boot partition: the machine has nothing to boot from",
+      fix:
+        `add ESP = { size = "512M"; type = "EF00"; content = { type = "filesystem"; format = "vfat"; mountpoint = "/boot"; mountOptions = [ "umask=0077" ]; }; };`,
+    }));
+  }
+  return out;
+}

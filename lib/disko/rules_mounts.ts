@@ -1,0 +1,131 @@
+/**
+ * Mount rules: `/` is mounted, mountpoints are absolute and declared once, a
+ * tmpfs root (impermanence) has a persistent /nix, a persistent place for state
+ * and a persistent /boot, references between devices resolve, and unknown
+ * types are named rather than silently ignored.
+ */
+import { type Finding, finding } from "./findings.ts";
+import type { LayoutModel, MountModel } from "./model.ts";
+import { ESP_MOUNTS } from "./rules_boot.ts";
+
+/** Mounts NixOS already treats as needed for boot (its pathsNeededForBoot). */
+const NEEDED_FOR_BOOT_BUILTIN = new Set([
+  "/",
+  "/nix",
+  "/nix/store",
+  "/var",
+  "/var/log",
+  "/var/lib",
+  "/var/lib/nixos",
+  "/etc",
+  "/usr",
+]);
+
+function normalised(mp: string): boolean {
+  if (mp === "/") return true;
+  return mp.startsWith("/") && !mp.endsWith("/") &&
+    mp.slice(1).split("/").every((s) => s !== "" && s !== "." && s !== "..");
+}
+
+function pathRules(mounts: readonly MountModel[], out: Finding[]): void {
+  const byMp = new Map<string, MountModel>();
+  for (const m of mounts) {
+    if (!normalised(m.mountpoint)) {
+      out.push(finding("mountpoint-relative", m.path, {
+        message: `mountpoint "${m.mountpoint}" is not an absolute, normalised path`,
+        fix:
+          `write it as an absolute path without "..", "." or a trailing slash, such as "/var/lib"`,
+      }));
+    }
+    const first = byMp.get(m.mountpoint);
+    if (first) {
+      out.push(finding("mountpoint-duplicate", m.path, {
+        message: `${m.mountpoint} is also mounted by ${
+          first.path.join(".")
+        }; only one of them ends up there`,
+        fix: `remove one of the two mountpoints or move one elsewhere`,
+      }));
+    } else byMp.set(m.mountpoint, m);
+  }
+}
+
+function tmpfsRootRules(model: LayoutModel, root: MountModel, out: Finding[]): void {
+  const persistent = model.mounts.filter((m) => m.persistent);
+  const nix = persistent.find((m) => m.mountpoint === "/nix");
+  if (!nix) {
+    out.push(finding("tmpfs-root-nix", root.path, {
+      message:
+        "/ is a tmpfs but no persistent filesystem is mounted at /nix: the store is lost at every boot",
+      fix:
+        `mount a persistent partition or subvolume at /nix (the contract's VPS uses an 80G ext4 "nix" partition)`,
+    }));
+  }
+  const state = persistent.filter((m) => m.mountpoint !== "/nix" && !ESP_MOUNTS.has(m.mountpoint));
+  if (state.length === 0) {
+    out.push(finding("tmpfs-root-state", root.path, {
+      message:
+        "/ is a tmpfs and nothing persistent holds state (/etc/ssh host keys, /var/lib): every reboot starts blank",
+      fix:
+        `mount a persistent filesystem such as /persistent (neededForBoot) and persist state into it with impermanence`,
+    }));
+  }
+  for (const m of state) {
+    if (NEEDED_FOR_BOOT_BUILTIN.has(m.mountpoint)) continue;
+    out.push(finding("needed-for-boot", m.path, {
+      message:
+        `${m.mountpoint} holds state for a tmpfs root; impermanence links from it in stage 1, before normal mounts`,
+      fix:
+        `set fileSystems."${m.mountpoint}".neededForBoot = true; in the NixOS configuration (disko does not)`,
+    }));
+  }
+  const espAtEfi = model.mounts.some((m) => m.mountpoint === "/boot/efi");
+  const boot = model.mounts.find((m) => m.mountpoint === "/boot");
+  if (espAtEfi && !boot?.persistent) {
+    out.push(finding("tmpfs-root-boot", root.path, {
+      message:
+        "/ is a tmpfs and the ESP is at /boot/efi, so /boot (kernels, GRUB config) lives in RAM and is gone at boot",
+      fix: `mount the ESP at /boot, or mount a persistent filesystem at /boot`,
+    }));
+  }
+  const opts = root.options.flatMap((o) => o.split(","));
+  if (!opts.includes("mode=755") && !opts.includes("mode=0755")) {
+    out.push(finding("tmpfs-root-mode", root.path, {
+      message:
+        "tmpfs root without mode=755 is created 1777 (world-writable); sshd and others refuse such a /",
+      fix: `mountOptions = [ "defaults" "size=1G" "mode=755" ];`,
+    }));
+  }
+}
+
+function referenceRules(model: LayoutModel, out: Finding[]): void {
+  for (const ref of model.refs) {
+    if (model.declared[ref.kind].has(ref.name)) continue;
+    out.push(finding("reference-missing", ref.path, {
+      message: `"${ref.name}" names no ${ref.kind} declared in disko.devices.${ref.kind}`,
+      fix: `declare disko.devices.${ref.kind}.${ref.name}, or fix the name`,
+    }));
+  }
+  for (const u of model.unknown) {
+    out.push(finding("unknown-type", u.path, {
+      message:
+        `type "${u.type}" is not checked by this tool; its partitions, sizes and mounts are not verified`,
+      fix: `check this part of the layout by hand (or file an issue to support "${u.type}")`,
+    }));
+  }
+}
+
+/** Runs the mount rules. */
+export function mountRules(model: LayoutModel): Finding[] {
+  const out: Finding[] = [];
+  pathRules(model.mounts, out);
+  const root = model.mounts.find((m) => m.mountpoint === "/");
+  if (!root) {
+    out.push(finding("root-missing", [], {
+      message: "nothing is mounted at /",
+      fix:
+        `set mountpoint = "/" on the root filesystem, or add nodev."/" = { fsType = "tmpfs"; mountOptions = [ "size=1G" "mode=755" ]; }`,
+    }));
+  } else if (!root.persistent) tmpfsRootRules(model, root, out);
+  referenceRules(model, out);
+  return out;
+}
