@@ -1,0 +1,88 @@
+/**
+ * Whether the lab can run here, and `labTest`, the Deno.test wrapper every lab
+ * test uses. The lab needs Linux, root and a few programs; it runs only when
+ * asked (`GRAPHEON_LAB=1`, set by `deno task test:lab`), so the fast suite
+ * lists lab tests as ignored instead of booting hosts. When asked but unable:
+ * under CI (`CI=true`) the test fails; elsewhere it is ignored and says clearly
+ * that the lab did not run. It never passes without running.
+ */
+
+/** Programs the lab runs on the build machine. */
+export const LAB_PROGRAMS = [
+  "systemd-nspawn",
+  "nsenter",
+  "debootstrap",
+  "docker-registry",
+  "podman",
+  "umount",
+] as const;
+
+function onPath(program: string): boolean {
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    if (!dir) continue;
+    try {
+      if (Deno.statSync(`${dir}/${program}`).isFile) return true;
+    } catch { /* not here */ }
+  }
+  return false;
+}
+
+/** Why the lab cannot run on this machine, or null when it can. */
+export function labUnavailableReason(): string | null {
+  if (Deno.build.os !== "linux") return `it needs Linux (this is ${Deno.build.os})`;
+  if (Deno.uid() !== 0) return "it needs root (systemd-nspawn, nsenter, mounts)";
+  const missing: string[] = LAB_PROGRAMS.filter((p) => !onPath(p));
+  try {
+    Deno.statSync("/bin/busybox");
+  } catch {
+    missing.push("/bin/busybox (busybox-static)");
+  }
+  if (missing.length) {
+    return `missing ${missing.join(", ")} (run tests/lab/setup.sh as root)`;
+  }
+  return null;
+}
+
+/** Whether this process was asked to run the lab. */
+export function labRequested(): boolean {
+  return Deno.env.get("GRAPHEON_LAB") === "1";
+}
+
+function inCi(): boolean {
+  const ci = (Deno.env.get("CI") ?? "").toLowerCase();
+  return ci !== "" && ci !== "0" && ci !== "false";
+}
+
+let announced = false;
+
+/**
+ * Registers a lab test: runs `fn` when the lab was asked for and can run,
+ * fails under CI when it cannot, and is otherwise ignored with a clear note.
+ */
+export function labTest(name: string, fn: (t: Deno.TestContext) => Promise<void>): void {
+  const requested = labRequested();
+  const reason = requested ? labUnavailableReason() : null;
+  const common = { name: `lab: ${name}`, sanitizeOps: false, sanitizeResources: false };
+  if (!requested) {
+    Deno.test({ ...common, ignore: true, fn: () => {} });
+    return;
+  }
+  if (reason !== null && inCi()) {
+    Deno.test({
+      ...common,
+      fn: () => {
+        throw new Error(`the lab cannot run here: ${reason}; CI must run it`);
+      },
+    });
+    return;
+  }
+  if (reason !== null) {
+    if (!announced) {
+      console.error(`\nLAB DID NOT RUN: ${reason}. Its tests are reported as ignored.\n`);
+      announced = true;
+    }
+    Deno.test({ ...common, ignore: true, fn: () => {} });
+    return;
+  }
+  Deno.test({ ...common, fn });
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the lab needs on the build machine (systemd-nspawn,
+# debootstrap, Podman, the registry, busybox-static). Idempotent and quiet when
+# everything is there; does nothing (the lab then reports it did not run) when
+# not root on Linux.
+set -euo pipefail
+[ "$(uname -s)" = Linux ] || exit 0
+[ "$(id -u)" = 0 ] || exit 0
+need=()
+command -v systemd-nspawn >/dev/null 2>&1 || need+=(systemd-container)
+command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
+command -v podman >/dev/null 2>&1 || need+=(podman runc crun fuse-overlayfs slirp4netns uidmap catatonit)
+[ -x /bin/busybox ] || need+=(busybox-static)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "== apt-get install ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
