@@ -130,9 +130,30 @@ async function buildBase(podman: { argv: string[]; env: Record<string, string> }
 export async function buildReleases(log: (line: string) => void): Promise<void> {
   const podman = await buildPodman();
   const started = Date.now();
+  const stampPath = join(labCacheDir(), "podman", "releases.stamp");
+  const stamp = await sourcesStamp();
+  const wanted = RELEASES.flatMap((
+    r,
+  ) => [localImage("backend", r.version), localImage("frontend", r.version)]);
+  if (await Deno.readTextFile(stampPath).catch(() => "") === stamp) {
+    const have = await run([...podman.argv, "images", "--format", "{{.Repository}}:{{.Tag}}"], {
+      env: podman.env,
+    });
+    const names = new Set(have.stdout.split("\n"));
+    if (wanted.every((w) => names.has(w))) {
+      log(`fake release images up to date (${wanted.length})`);
+      return;
+    }
+  }
+  await Deno.remove(stampPath).catch(() => {});
   await buildBase(podman);
-  for (const release of RELEASES) {
-    for (const kind of ["backend", "frontend"] as const) {
+  const jobs: [Release, "backend" | "frontend"][] = RELEASES.flatMap((r) => [
+    [r, "backend"] as [Release, "backend"],
+    [r, "frontend"] as [Release, "frontend"],
+  ]);
+  const worker = async () => {
+    for (let job = jobs.shift(); job; job = jobs.shift()) {
+      const [release, kind] = job;
       const args = ["--build-arg", `APP_VERSION=${release.version}`];
       if (kind === "backend") {
         args.push("--build-arg", `FAKE_BEHAVIOR=${release.behavior}`);
@@ -152,8 +173,22 @@ export async function buildReleases(log: (line: string) => void): Promise<void> 
         APP_DIR,
       ], { env: podman.env, timeoutMs: 120_000 });
     }
-  }
-  log(`built ${RELEASES.length * 2} fake release images in ${Date.now() - started} ms`);
+  };
+  await Promise.all([worker(), worker()]);
+  await Deno.writeTextFile(stampPath, stamp);
+  log(`built ${wanted.length} fake release images in ${Date.now() - started} ms`);
+}
+
+/** A hash of what the images are made of: the app sources, the release table, busybox. */
+async function sourcesStamp(): Promise<string> {
+  const parts: string[] = [JSON.stringify(RELEASES), SLOW_SECONDS + WRONG_REPORTED_VERSION];
+  const names: string[] = [];
+  for await (const e of Deno.readDir(APP_DIR)) names.push(e.name);
+  for (const name of names.sort()) parts.push(name, await Deno.readTextFile(join(APP_DIR, name)));
+  const busybox = await Deno.stat("/bin/busybox");
+  parts.push(String(busybox.size), String(busybox.mtime?.getTime()));
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(parts.join("\0")));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /**
