@@ -2,9 +2,15 @@
 import type { CommandSpec } from "../lib/cli.ts";
 import { configCommand } from "./config.ts";
 import { healthCommand } from "./health.ts";
+import { installCommand } from "./install.ts";
+import { uninstallCommand } from "./uninstall.ts";
+import { upgradeCommand } from "./upgrade.ts";
 
 /** Every subcommand. */
 export const COMMANDS: readonly CommandSpec[] = [
+  upgradeCommand,
   healthCommand,
   configCommand,
+  installCommand,
+  uninstallCommand,
 ];

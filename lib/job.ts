@@ -95,7 +95,13 @@ export async function advance(job: Job, phase: Phase): Promise<void> {
 /** Ends a job: terminal status, history, the request archived, journal cleared. */
 export async function finish(
   job: Job,
-  outcome: { result: JobResult; message: string; step: number },
+  outcome: {
+    result: JobResult;
+    message: string;
+    step: number;
+    /** Archive whatever request file is there (a bad request), not only the one this job read. */
+    archiveAny?: boolean;
+  },
 ): Promise<void> {
   const { host, journal } = job;
   const terminal: StatusValue = outcome.result === "completed" || outcome.result === "noop"
@@ -122,12 +128,12 @@ export async function finish(
     durationMs: Math.round(host.clock.monotonic() - job.startedMono),
     backup: journal.backup,
   }).catch((err) => host.log.error(`cannot write history: ${errorMessage(err)}`));
-  if (journal.requestText !== null) {
+  if (journal.requestText !== null || outcome.archiveAny) {
     const archived = await archiveRequest({
       dataDir: host.config.dataDir,
       stateDir: host.config.stateDir,
       outcome: outcome.result,
-      expectText: journal.requestText,
+      expectText: outcome.archiveAny ? undefined : journal.requestText ?? undefined,
       now,
     }).catch((err) => {
       host.log.error(`cannot archive the upgrade request: ${errorMessage(err)}`);

@@ -1,0 +1,69 @@
+/**
+ * Which release images stay on the host: the running and previous releases
+ * always (tagged so that no prune can take them), plus the newest N others;
+ * older `vX.Y.Z` images of the tool's two repositories are removed.
+ */
+import { type AppVersion, parseAppVersion } from "./app_version.ts";
+import { errorMessage } from "./errors.ts";
+import type { Host } from "./host.ts";
+import type { Release } from "./journal.ts";
+import { choosePrunable, type LocalImage } from "./upgrade_plan.ts";
+
+/** Local images of one component's repository with their version tags. */
+export async function localReleaseImages(
+  host: Host,
+  which: "backend" | "frontend",
+): Promise<LocalImage[]> {
+  const image = host.config[which].image;
+  const list = await host.podman.listImages(image);
+  return list.map((entry) => {
+    const names = (entry.Names ?? []).filter((n) => n.slice(0, n.lastIndexOf(":")) === image);
+    const versions = names
+      .map((n) => n.slice(n.lastIndexOf(":") + 1))
+      .filter((t) => t.startsWith("v"))
+      .map((t) => parseAppVersion(t))
+      .filter((v): v is AppVersion => v !== null);
+    return { id: entry.Id, versions, names };
+  });
+}
+
+/**
+ * Makes sure a release's image keeps its `vX.Y.Z` tag after the run tag moves
+ * away from it, so it is neither dangling nor prunable while it may be needed.
+ */
+export async function keepVersionTag(
+  host: Host,
+  which: "backend" | "frontend",
+  release: Release,
+): Promise<void> {
+  if (!release.imageId || !release.version) return;
+  const ref = `${host.config[which].image}:v${release.version}`;
+  const existing = await host.podman.imageId(ref).catch(() => null);
+  if (existing === null) await host.podman.tag(release.imageId, ref);
+}
+
+/** Removes old release images, never the protected IDs; failures are warnings. */
+export async function pruneOldImages(host: Host, protect: Set<string>): Promise<string[]> {
+  const removed: string[] = [];
+  for (const which of ["backend", "frontend"] as const) {
+    let images: LocalImage[];
+    try {
+      images = await localReleaseImages(host, which);
+    } catch (err) {
+      host.log.warn(`cannot list ${which} images for pruning: ${errorMessage(err)}`);
+      continue;
+    }
+    for (const img of choosePrunable(images, { protect, keep: host.config.images.keep })) {
+      for (const name of img.names) {
+        try {
+          await host.podman.removeImage(name);
+          removed.push(name);
+        } catch (err) {
+          host.log.warn(`cannot remove old image ${name}: ${errorMessage(err)}`);
+        }
+      }
+    }
+  }
+  if (removed.length) host.log.info(`pruned old images: ${removed.join(", ")}`);
+  return removed;
+}
