@@ -4,8 +4,6 @@ import { configCommand } from "./config.ts";
 import { healthCommand } from "./health.ts";
 import { installCommand } from "./install.ts";
 import { uninstallCommand } from "./uninstall.ts";
-import { installCommand } from "./install.ts";
-import { uninstallCommand } from "./uninstall.ts";
 import { upgradeCommand } from "./upgrade.ts";
 
 /** Every subcommand. */
