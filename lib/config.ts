@@ -125,6 +125,8 @@ export const configSchema = z.strictObject({
     findmnt: program.default("findmnt"),
     nix: program.default("nix"),
     nixInstantiate: program.default("nix-instantiate"),
+    /** `df`, for the free space where images live (`grapheon-tool status`). */
+    df: program.default("df"),
   }).default({
     podman: "podman",
     systemctl: "systemctl",
@@ -132,6 +134,7 @@ export const configSchema = z.strictObject({
     findmnt: "findmnt",
     nix: "nix",
     nixInstantiate: "nix-instantiate",
+    df: "df",
   }),
 });
 
