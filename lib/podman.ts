@@ -41,6 +41,11 @@ export const imageListSchema = z.looseObject({
   Created: z.number().optional(),
 });
 
+/** `podman info --format json` (the one field the tool reads). */
+export const podmanInfoSchema = z.looseObject({
+  store: z.looseObject({ graphRoot: z.string().min(1) }),
+});
+
 /** An image as the tool sees it. */
 export type ImageInfo = z.infer<typeof imageInspectSchema>;
 /** A container as the tool sees it. */
@@ -96,7 +101,7 @@ function parseJsonArray<T>(text: string, schema: z.ZodType<T>, what: string): T[
   return parsed.data;
 }
 
-const NO_SUCH = /no such|not found|does not exist|unknown/i;
+const NO_SUCH = /no such|not found|not known|does not exist|unknown/i;
 
 /** Podman operations over a runner. */
 export class Podman {
@@ -192,7 +197,19 @@ export class Podman {
 
   /** Removes a container, running or not; absent is fine. */
   async removeContainer(name: string): Promise<void> {
-    await this.runner([this.program, "rm", "-f", "-t", "2", name], { timeoutMs: 60_000 });
+    await this.runner([this.program, "rm", "--force", "--time", "2", name], { timeoutMs: 60_000 });
+  }
+
+  /** Where podman keeps images (`podman info` store.graphRoot), or null when it does not say. */
+  async graphRoot(): Promise<string | null> {
+    const r = await this.runner([this.program, "info", "--format", "json"], { timeoutMs: 30_000 });
+    if (r.code !== 0) return null;
+    try {
+      const parsed = podmanInfoSchema.safeParse(JSON.parse(r.stdout));
+      return parsed.success ? parsed.data.store.graphRoot : null;
+    } catch {
+      return null;
+    }
   }
 
   /** The last `lines` lines of a container's log (stdout and stderr). */
