@@ -1,6 +1,7 @@
 /** The list of subcommands `main.ts` dispatches to, in `--help` order. */
 import type { CommandSpec } from "../lib/cli.ts";
 import { configCommand } from "./config.ts";
+import { diskoCommand } from "./disko.ts";
 import { healthCommand } from "./health.ts";
 import { installCommand } from "./install.ts";
 import { uninstallCommand } from "./uninstall.ts";
@@ -13,4 +14,5 @@ export const COMMANDS: readonly CommandSpec[] = [
   configCommand,
   installCommand,
   uninstallCommand,
+  diskoCommand,
 ];

@@ -85,6 +85,8 @@ export interface MountModel {
   backing: string;
   /** The GPT partition label when the mount sits on a partition (directly or through layers). */
   partitionLabel?: string;
+  /** True when the filesystem sits directly on that partition (no LUKS/LVM layer). */
+  direct?: boolean;
   /** False for tmpfs/ramfs: gone at every boot. */
   persistent: boolean;
 }
@@ -240,6 +242,7 @@ function walkContent(
   content: Content | null | undefined,
   path: FieldPath,
   partitionLabel?: string,
+  direct = false,
 ): void {
   if (!content) return;
   const backing = showPath(path);
@@ -253,6 +256,7 @@ function walkContent(
           options: content.mountOptions,
           backing,
           partitionLabel,
+          direct,
         });
       }
       return;
@@ -265,6 +269,7 @@ function walkContent(
           options: content.mountOptions,
           backing,
           partitionLabel,
+          direct,
         });
       }
       for (const [key, sv] of Object.entries(content.subvolumes ?? {})) {
@@ -277,6 +282,7 @@ function walkContent(
           options: sv.mountOptions,
           backing: showPath(svPath),
           partitionLabel,
+          direct,
         });
       }
       return;
@@ -346,7 +352,7 @@ export function buildModel(devices: Devices): LayoutModel {
     const partitions = content?.type === "gpt"
       ? orderPartitions({ kind: h.kind, name: h.name, path }, content.partitions ?? {})
       : [];
-    for (const p of partitions) walkContent(walk, p.content, [...p.path, "content"], p.label);
+    for (const p of partitions) walkContent(walk, p.content, [...p.path, "content"], p.label, true);
     if (content?.type !== "gpt") walkContent(walk, content, [...path, "content"]);
     disks.push({
       kind: h.kind,

@@ -235,3 +235,11 @@ export type LvmVg = z.infer<typeof lvmVgSchema>;
 export type Mdadm = z.infer<typeof mdadmSchema>;
 /** One ZFS pool. */
 export type Zpool = z.infer<typeof zpoolSchema>;
+
+/**
+ * A nested `content` field as a Content: the schema is recursive, so TypeScript
+ * types some nested `content` fields loosely although zod validated them.
+ */
+export function asContent(value: unknown): Content | null {
+  return (value ?? null) as Content | null;
+}

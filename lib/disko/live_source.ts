@@ -1,0 +1,50 @@
+/**
+ * Where the live snapshot comes from: recorded `lsblk`/`findmnt` JSON files
+ * (`--lsblk-json`, `--findmnt-json`) or the commands themselves, run through
+ * the command runner; and how `/dev/disk/by-id/…` paths resolve on this machine.
+ */
+import { errorMessage, InputError } from "../errors.ts";
+import type { Runner } from "../exec.ts";
+import { type LiveSnapshot, parseSnapshot, readLiveSnapshot } from "./live_snapshot.ts";
+
+/** Options naming the snapshot source. */
+export interface LiveSourceOptions {
+  /** Recorded `lsblk --json --bytes` output. */
+  "lsblk-json"?: string;
+  /** Recorded `findmnt --json` output. */
+  "findmnt-json"?: string;
+  /** Runner for the real commands. */
+  runner: Runner;
+  /** lsblk program. */
+  lsblk: string;
+  /** findmnt program. */
+  findmnt: string;
+}
+
+async function readText(file: string): Promise<{ text: string; source: string }> {
+  try {
+    return { text: await Deno.readTextFile(file), source: file };
+  } catch (err) {
+    throw new InputError(`${file}: cannot read: ${errorMessage(err)}`);
+  }
+}
+
+/** Reads the snapshot from recorded files when given, else from the machine. */
+export async function readLiveSource(options: LiveSourceOptions): Promise<LiveSnapshot> {
+  const lsblkFile = options["lsblk-json"];
+  if (!lsblkFile) return await readLiveSnapshot(options);
+  const findmntFile = options["findmnt-json"];
+  return parseSnapshot(
+    await readText(lsblkFile),
+    findmntFile ? await readText(findmntFile) : undefined,
+  );
+}
+
+/** Resolves a device path through its symlinks on this machine, or null. */
+export function realDeviceResolver(device: string): string | null {
+  try {
+    return Deno.realPathSync(device);
+  } catch {
+    return null;
+  }
+}

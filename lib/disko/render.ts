@@ -1,0 +1,43 @@
+/**
+ * Human text for `disko check` and `disko diff` (the JSON form is the data
+ * itself). One block per finding or change: the class, the field path, the
+ * message, and the fix or the reason.
+ */
+import { type Change, worstClass } from "./changes.ts";
+import { countBySeverity, type Finding } from "./findings.ts";
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+/** Renders check findings for a terminal. */
+export function renderFindings(title: string, findings: readonly Finding[]): string {
+  const c = countBySeverity(findings);
+  const head = `${title}: ${plural(c.error, "error")}, ${
+    plural(c.warning, "warning")
+  }, ${c.info} info`;
+  const lines = [head];
+  for (const f of findings) {
+    lines.push("");
+    lines.push(`${f.severity.padEnd(7)} ${f.rule}  ${f.path || "(layout)"}`);
+    lines.push(`        ${f.message}`);
+    lines.push(`        fix: ${f.fix}`);
+  }
+  if (findings.length === 0) lines.push("no problems found");
+  return lines.join("\n");
+}
+
+/** Renders diff changes for a terminal. */
+export function renderChanges(title: string, changes: readonly Change[]): string {
+  const worst = worstClass(changes);
+  const lines = [
+    `${title}: ${plural(changes.length, "change")}${worst ? `, worst: ${worst}` : ""}`,
+  ];
+  for (const c of changes) {
+    lines.push("");
+    lines.push(`${c.class.padEnd(11)} ${c.path}  ${c.change}`);
+    lines.push(`            why: ${c.why}`);
+  }
+  if (changes.length === 0) lines.push("no changes");
+  return lines.join("\n");
+}
