@@ -167,6 +167,21 @@ export async function measureOnce(repoRoot: string, variant: Variant): Promise<H
   }
 }
 
+/**
+ * A run, retried (up to twice) when another process took the refused variant's
+ * port between picking it and T: that run measured nothing.
+ */
+async function measureWithRetry(ctx: BenchContext, variant: Variant): Promise<HealthTiming> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await measureOnce(ctx.repoRoot, variant);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AddrInUse) || attempt >= 3) throw err;
+      ctx.progress(`health ${variant}: port taken by another process before T, run repeated`);
+    }
+  }
+}
+
 /** The health bench: both variants, `RUNS` each, interleaved so that noise spreads evenly. */
 export async function bench(ctx: BenchContext): Promise<BenchRow[]> {
   const runs: Record<Variant, HealthTiming[]> = { "503": [], refused: [] };
@@ -174,7 +189,7 @@ export async function bench(ctx: BenchContext): Promise<BenchRow[]> {
   await measureOnce(ctx.repoRoot, "503");
   for (let i = 0; i < RUNS; i++) {
     for (const variant of ["503", "refused"] as const) {
-      const r = await measureOnce(ctx.repoRoot, variant);
+      const r = await measureWithRetry(ctx, variant);
       runs[variant].push(r);
       ctx.progress(
         `health ${variant} run ${i + 1}/${RUNS}: ${r.delay.toFixed(1)} ms ` +

@@ -148,7 +148,8 @@ export function rowToJson(row: BenchRow): Record<string, unknown> {
   };
   if (row.kind === "not_run") return { ...base, kind: row.kind, reason: row.reason };
   if (row.kind === "derived") {
-    return { ...base, kind: row.kind, unit: row.unit, value: row.value, n: row.n };
+    const value = Math.round(row.value * 1000) / 1000;
+    return { ...base, kind: row.kind, unit: row.unit, value, n: row.n };
   }
   const round = (x: number) => Math.round(x * 10) / 10;
   const s = row.samples.length ? summarize(row.samples) : undefined;
