@@ -18,7 +18,7 @@ import { diffExitCode, worstClass } from "../lib/disko/changes.ts";
 import { checkLayout } from "../lib/disko/check.ts";
 import { diffLayouts } from "../lib/disko/diff.ts";
 import { diffLive } from "../lib/disko/diff_live.ts";
-import { countBySeverity, RULES } from "../lib/disko/findings.ts";
+import { countBySeverity, RULES, sortFindings } from "../lib/disko/findings.ts";
 import { liveFindings, matchLive } from "../lib/disko/live_compare.ts";
 import { readLiveSource, realDeviceResolver } from "../lib/disko/live_source.ts";
 import { loadLayout, type LoadOptions } from "../lib/disko/load.ts";
@@ -122,7 +122,7 @@ async function check(ctx: CommandContext, values: Values, files: string[]): Prom
     for (const [disk, bytes] of match.diskSizes) if (!sizes.has(disk)) sizes.set(disk, bytes);
     drift = liveFindings(model, snap, match);
   }
-  const findings = [...checkLayout(model, { diskSizes: sizes }), ...drift];
+  const findings = sortFindings([...checkLayout(model, { diskSizes: sizes }), ...drift]);
   const counts = countBySeverity(findings);
   printResult(ctx, renderFindings(`disko check ${files[0]}`, findings), {
     file: files[0],
