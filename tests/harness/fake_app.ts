@@ -1,0 +1,191 @@
+/**
+ * A fake Graphēon container process, started detached by the doubles with one
+ * JSON argument (containers.ts `AppSpec`). The backend answers `/health` and
+ * `/api/health` with the contract's body for its release's behaviour, applies a
+ * "migration" to `network.db` at start-up (like the real app, which changes the
+ * schema itself) and keeps writing to it while it runs, so backups are taken
+ * from a live WAL database. The frontend answers 200 on every path.
+ *
+ * Behaviours: healthy, degraded (200), unhealthy (503), crash (migrates, then
+ * exits 1), wrong-version (reports `reportVersion`), slow-start (listens after
+ * `startDelayMs`), needs-jwt (exits 1 unless JWT_SECRET is set and not
+ * "change-me"), hang (accepts connections, never answers).
+ */
+import { DatabaseSync } from "node:sqlite";
+import type { AppSpec } from "./containers.ts";
+
+const spec = JSON.parse(Deno.args[0]) as AppSpec;
+const release = spec.image;
+const started = Date.now();
+const env = new Map(spec.env.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+
+function log(line: string): void {
+  try {
+    Deno.writeTextFileSync(spec.logFile, `${line}\n`, { append: true });
+  } catch { /* log dir removed: the harness is closing */ }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The host path behind a container path, through the bind mounts; null if not mounted. */
+function hostPath(containerPath: string): string | null {
+  for (const m of spec.mounts) {
+    const d = m.Destination.replace(/\/$/, "");
+    if (containerPath === d || containerPath.startsWith(d + "/")) {
+      return m.Source.replace(/\/$/, "") + containerPath.slice(d.length);
+    }
+  }
+  return null;
+}
+
+let db: DatabaseSync | null = null;
+
+function openDatabase(): void {
+  const dataDir = env.get("DATA_DIR") ?? "/data";
+  const dir = hostPath(dataDir);
+  if (!dir) {
+    log(`INFO: DATA_DIR=${dataDir} is not a mounted volume; data stays inside the container`);
+    return;
+  }
+  db = new DatabaseSync(`${dir}/network.db`);
+  db.exec("PRAGMA busy_timeout = 5000");
+  db.exec("PRAGMA journal_mode = WAL");
+  db.exec(
+    "CREATE TABLE IF NOT EXISTS migrations (version TEXT PRIMARY KEY, applied_at TEXT NOT NULL)",
+  );
+  db.exec("CREATE TABLE IF NOT EXISTS heartbeat (id INTEGER PRIMARY KEY, version TEXT, at TEXT)");
+  db.prepare("INSERT OR IGNORE INTO migrations (version, applied_at) VALUES (?, ?)")
+    .run(release.version, new Date().toISOString());
+  log(`INFO: database ${dataDir}/network.db ready (schema of ${release.version} applied)`);
+}
+
+function heartbeat(): void {
+  try {
+    db?.prepare("INSERT INTO heartbeat (version, at) VALUES (?, ?)")
+      .run(release.version, new Date().toISOString());
+  } catch (err) {
+    log(`WARNING: heartbeat write failed: ${String(err)}`);
+  }
+}
+
+function healthBody(): { status: number; body: unknown } {
+  const status = release.behaviour === "unhealthy"
+    ? "unhealthy"
+    : release.behaviour === "degraded"
+    ? "degraded"
+    : "healthy";
+  const version = release.behaviour === "wrong-version"
+    ? (release.reportVersion ?? "0.0.1")
+    : release.version;
+  const checks = [
+    {
+      name: "database",
+      status: status === "unhealthy" ? "error" : "ok",
+      message: status === "unhealthy" ? "database is locked" : "Database connection OK",
+      response_time_ms: 1.2,
+    },
+    {
+      name: "disk",
+      status: status === "degraded" ? "error" : "ok",
+      message: status === "degraded" ? "disk 93% full" : "Disk usage 41%",
+      response_time_ms: 0.3,
+    },
+  ];
+  return {
+    status: status === "unhealthy" ? 503 : 200,
+    body: {
+      status,
+      app: "Graphēon",
+      version,
+      uptime_seconds: (Date.now() - started) / 1000,
+      checks,
+      timestamp: new Date().toISOString(),
+    },
+  };
+}
+
+async function handler(req: Request): Promise<Response> {
+  const path = new URL(req.url).pathname;
+  if (release.behaviour === "hang") await new Promise(() => {});
+  if (release.component === "frontend") {
+    const code = release.behaviour === "unhealthy" ? 503 : 200;
+    return new Response(
+      `<!doctype html><title>Graphēon</title><!-- frontend ${release.version} -->`,
+      {
+        status: code,
+        headers: { "content-type": "text/html" },
+      },
+    );
+  }
+  if (path === "/health" || path === "/api/health") {
+    const { status, body } = healthBody();
+    return Response.json(body, { status });
+  }
+  return Response.json({ detail: "Not Found" }, { status: 404 });
+}
+
+async function serve(): Promise<void> {
+  const until = Date.now() + 3000;
+  for (;;) {
+    try {
+      Deno.serve({ hostname: "127.0.0.1", port: spec.port, onListen: () => {} }, handler);
+      log(
+        `INFO:     Uvicorn running on http://0.0.0.0:${spec.containerPort} (Press CTRL+C to quit)`,
+      );
+      return;
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AddrInUse) || Date.now() > until) {
+        log(`ERROR: cannot listen on port ${spec.port}: ${String(err)}`);
+        Deno.exit(1);
+      }
+      await sleep(50);
+    }
+  }
+}
+
+Deno.addSignalListener("SIGTERM", () => {
+  log("INFO:     Shutting down");
+  try {
+    db?.close();
+  } catch { /* already closed */ }
+  Deno.exit(0);
+});
+
+log(
+  `INFO:     Started server process [${Deno.pid}] Graphēon ${release.component} ${release.version}`,
+);
+if (release.component === "backend") {
+  if (release.behaviour === "needs-jwt") {
+    const secret = env.get("JWT_SECRET");
+    if (!secret || secret === "change-me") {
+      log(
+        'ERROR: JWT_SECRET must be set to a non-default value (unset or "change-me"); refusing to start',
+      );
+      Deno.exit(1);
+    }
+  }
+  try {
+    openDatabase();
+  } catch (err) {
+    log(`ERROR: cannot open the database: ${String(err)}`);
+    Deno.exit(1);
+  }
+}
+if (release.behaviour === "crash") {
+  log("Traceback (most recent call last):");
+  log(`RuntimeError: simulated start-up crash of ${release.component} ${release.version}`);
+  Deno.exit(1);
+}
+if (release.behaviour === "slow-start") await sleep(release.startDelayMs ?? 1500);
+await serve();
+if (db) setInterval(heartbeat, 250);
+// Never outlive the harness: exit when its dir is gone (a test died without close()).
+setInterval(() => {
+  try {
+    Deno.statSync(spec.logFile);
+  } catch {
+    Deno.exit(0);
+  }
+}, 1000);

@@ -1,0 +1,106 @@
+/**
+ * What the published container units do, for the systemctl double and for the
+ * harness's own set-up: start = `podman rm -f <container>` then
+ * `podman run <image>:<runTag>` with the unit's env, env files, mounts and the
+ * live port; stop = `podman stop -t 15 <container>`.
+ *
+ * The units are modelled as podman's `--sdnotify=conmon` units: `start` waits
+ * until the container has started, so a tag that resolves to no local image
+ * (or an unreadable env file) fails the start (exit 1, ActiveState `failed`),
+ * while a release that crashes right after starting still starts "fine" and the
+ * unit then reports `activating` (Restart=always, auto-restart) because its
+ * container is not running: health is refused. No restart loop is simulated.
+ */
+import { containerRunning, type HarnessState, type Mount, type Unit } from "./state.ts";
+import {
+  parseVolume,
+  readEnvFile,
+  removeContainer,
+  resolveImage,
+  startContainer,
+  stopContainer,
+} from "./containers.ts";
+
+/** ActiveState as systemd would report it now. */
+export function effectiveActiveState(s: HarnessState, u: Unit): string {
+  if (u.activeState !== "active") return u.activeState;
+  const c = s.containers[u.container];
+  return c && containerRunning(c) ? "active" : "activating";
+}
+
+/** SubState matching `effectiveActiveState`. */
+export function effectiveSubState(s: HarnessState, u: Unit): string {
+  const a = effectiveActiveState(s, u);
+  return a === "active"
+    ? "running"
+    : a === "activating"
+    ? "auto-restart"
+    : a === "failed"
+    ? "failed"
+    : "dead";
+}
+
+/** Starts the unit's container; returns an error line (the unit is then failed) or null. */
+export async function startUnit(
+  s: HarnessState,
+  name: string,
+  harnessDir: string,
+): Promise<string | null> {
+  const u = s.units[name];
+  await removeContainer(s, u.container);
+  const ref = `${u.image}:${u.runTag}`;
+  const id = resolveImage(s, ref);
+  let error: string | null = null;
+  const env: string[] = [];
+  const mounts: Mount[] = [];
+  if (!id) error = `Error: ${ref}: image not known`;
+  for (const f of u.envFiles) {
+    try {
+      env.push(...readEnvFile(f));
+    } catch {
+      error ??= `Error: open ${f}: no such file or directory`;
+    }
+  }
+  env.push(...u.env);
+  for (const v of u.volumes) {
+    const m = parseVolume(v);
+    if (m) mounts.push(m);
+  }
+  u.starts += 1;
+  if (error || !id) {
+    u.activeState = "failed";
+    u.lastError = error ?? "no image";
+    return u.lastError;
+  }
+  startContainer(s, {
+    name: u.container,
+    imageId: id,
+    imageName: ref,
+    env,
+    mounts,
+    port: u.hostPort,
+    containerPort: u.containerPort,
+    harnessDir,
+    unit: name,
+  });
+  u.activeState = "active";
+  delete u.lastError;
+  return null;
+}
+
+/** Stops the unit's container (it stays, exited) and marks the unit inactive. */
+export async function stopUnit(s: HarnessState, name: string): Promise<void> {
+  const u = s.units[name];
+  const c = s.containers[u.container];
+  if (c) await stopContainer(c, 15_000);
+  u.activeState = "inactive";
+}
+
+/** A restart whose start part fails (injected): the old container is gone, the unit failed. */
+export async function failUnit(s: HarnessState, name: string, why: string): Promise<void> {
+  const u = s.units[name];
+  await removeContainer(s, u.container);
+  u.starts += 1;
+  u.activeState = "failed";
+  u.lastError = why;
+}
