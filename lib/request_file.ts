@@ -73,25 +73,15 @@ export function parseRequest(text: string, path: string): UpgradeRequest {
     );
   }
   const r = parsed.data;
-  const backendText = r.target_backend_version ?? r.target_version;
-  const frontendText = r.target_frontend_version ?? r.target_version;
-  if (!backendText) {
-    throw new InputError(`${path}: field target_backend_version: missing (and no target_version)`);
-  }
-  if (!frontendText) {
-    throw new InputError(`${path}: field target_frontend_version: missing (and no target_version)`);
-  }
+  const pick = (which: "backend" | "frontend"): AppVersion => {
+    const own = `target_${which}_version` as const;
+    const text = r[own] ?? r.target_version;
+    if (!text) throw new InputError(`${path}: field ${own}: missing (and no target_version)`);
+    return version(path, r[own] ? own : "target_version", text);
+  };
   return {
-    backend: version(
-      path,
-      r.target_backend_version ? "target_backend_version" : "target_version",
-      backendText,
-    ),
-    frontend: version(
-      path,
-      r.target_frontend_version ? "target_frontend_version" : "target_version",
-      frontendText,
-    ),
+    backend: pick("backend"),
+    frontend: pick("frontend"),
     requestedAt: r.requested_at,
     raw: text,
   };
