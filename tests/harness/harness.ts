@@ -18,6 +18,7 @@ import {
   DEFAULT_BACKEND_RELEASES,
   DEFAULT_FRONTEND_RELEASES,
   registryEntries,
+  type ReleaseSpec,
   type ReleaseTable,
 } from "./releases.ts";
 import {
@@ -296,6 +297,32 @@ export class Harness {
       setTag(s, release.id, ref);
       if (options.runTag !== false) setTag(s, release.id, runRef);
     });
+  }
+
+  /**
+   * Publishes (or re-publishes) a release in the fake registry while the test
+   * runs, e.g. a new version, or `:latest` moved with `{ alsoLatest: true }`.
+   * Local images are not touched (a re-published tag needs a new pull).
+   */
+  async publish(
+    component: Component,
+    version: string,
+    spec: ReleaseSpec,
+    options: { alsoLatest?: boolean } = {},
+  ): Promise<string> {
+    const image = this.config[component].image;
+    const entries = await registryEntries({
+      component,
+      image,
+      releases: { [version]: spec },
+      latest: options.alsoLatest ? version : undefined,
+    });
+    await withState(this.stateDir, (s) => {
+      const release = entries[`${image}:v${version}`];
+      s.registry[`${image}:v${version}`] = release;
+      if (options.alsoLatest) s.registry[`${image}:latest`] = release;
+    });
+    return entries[`${image}:v${version}`].id;
   }
 
   /** Starts a component's unit without going through the doubles (no call is logged). */

@@ -427,3 +427,67 @@ Deno.test("configOverrides are merged and validated by lib/config.ts", async () 
   );
   assert.equal(await h.readStatus(), null);
 });
+
+Deno.test("systemctl double: show, is-active, enable/disable --now, unknown units", async () => {
+  await using h = await Harness.create();
+  const show = await h.double("systemctl", [
+    "show",
+    BACKEND,
+    "-p",
+    "ActiveState",
+    "--property=SubState,LoadState",
+  ]);
+  assert.equal(show.stdout, "ActiveState=active\nSubState=running\nLoadState=loaded\n");
+  const value = await h.double("systemctl", ["show", "-P", "ActiveState", FRONTEND]);
+  assert.equal(value.stdout, "active\n");
+  const ghost = await h.double("systemctl", ["show", "ghost.service", "-p", "LoadState"]);
+  assert.deepEqual([ghost.code, ghost.stdout], [0, "LoadState=not-found\n"]);
+  const ghostActive = await h.double("systemctl", ["is-active", "ghost"]);
+  assert.deepEqual([ghostActive.code, ghostActive.stdout], [4, "inactive\n"]);
+  const ghostRestart = await h.double("systemctl", ["restart", "ghost.service"]);
+  assert.equal(ghostRestart.code, 5);
+  assert.match(ghostRestart.stderr, /Unit ghost.service not found/);
+
+  const off = await h.double("systemctl", ["disable", "--now", BACKEND]);
+  assert.equal(off.code, 0);
+  assert.equal((await h.double("systemctl", ["is-active", BACKEND])).stdout, "inactive\n");
+  assert.equal((await h.double("systemctl", ["is-enabled", BACKEND])).code, 1);
+  assert.deepEqual(await h.health(), { ok: false, error: "refused" });
+  const stopped = await h.double("podman", [
+    "container",
+    "inspect",
+    "--format",
+    "json",
+    h.config.backend.container,
+  ]);
+  assert.equal(JSON.parse(stopped.stdout)[0].State.Status, "exited", "stop leaves the container");
+  assert.equal((await h.double("systemctl", ["enable", "--now", BACKEND])).code, 0);
+  assert.ok((await h.waitForVersion("0.2.0")).ok);
+  assert.equal((await h.double("systemctl", ["daemon-reload"])).code, 0);
+  assert.equal((await h.double("systemctl", ["frobnicate", BACKEND])).code, 1);
+  assert.ok(h.state().calls.every((c) => typeof c.code === "number"), "every call has its code");
+});
+
+Deno.test("DATA_DIR=/data keeps the app's data inside the container; hang never answers", async () => {
+  await using h = await Harness.create({ backendUnitEnv: ["DATA_DIR=/data"] });
+  const logs = await h.double("podman", ["logs", h.config.backend.container]);
+  assert.match(logs.stdout, /DATA_DIR=\/data is not a mounted volume/);
+  const db = new DatabaseSync(join(h.dataDir, "network.db"), { readOnly: true });
+  try {
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all()
+      .map((r) => r.name);
+    assert.deepEqual(tables, ["hosts"], "the app never touched the host database");
+  } finally {
+    db.close();
+  }
+  const info = await h.double("podman", ["info", "--format", "{{.Store.GraphRoot}}"]);
+  assert.equal(info.stdout, `${join(h.stateDir, "storage")}\n`);
+
+  const id = await h.publish("backend", "0.9.0", "hang", { alsoLatest: true });
+  const pulled = await h.double("podman", ["pull", `${h.config.backend.image}:latest`]);
+  assert.equal(pulled.stdout, `${id}\n`);
+  await h.double("podman", ["tag", id, `${h.config.backend.image}:current`]);
+  assert.equal((await h.double("systemctl", ["restart", BACKEND])).code, 0);
+  const r = await waitFor(() => h.health(300), (x) => !x.ok && x.error !== "refused");
+  assert.ok(!r.ok && r.error !== "refused", `connects but times out: ${JSON.stringify(r)}`);
+});
