@@ -6,7 +6,13 @@
  * Pure: parsed tree in, model out.
  */
 import { createHash } from "node:crypto";
-import { type Content, type Devices, KNOWN_DEVICE_KINDS, type Partition } from "./schema.ts";
+import {
+  asContent,
+  type Content,
+  type Devices,
+  KNOWN_DEVICE_KINDS,
+  type Partition,
+} from "./schema.ts";
 
 /** A field path inside `disko.devices`, such as `disk.main.content.partitions.ESP.size`. */
 export type FieldPath = readonly string[];
@@ -178,7 +184,7 @@ export function orderPartitions(
     const name = p.name ?? key;
     const source = `${parent.kind}-${parent.name}-${name}`;
     const label = p.label ?? defaultLabel(source);
-    const type = p.type ?? (contentType(p.content) === "swap" ? "8200" : "8300");
+    const type = p.type ?? (contentType(asContent(p.content)) === "swap" ? "8200" : "8300");
     return {
       key,
       name,
@@ -193,7 +199,7 @@ export function orderPartitions(
       start: p.start,
       end: p.end,
       device: "",
-      content: p.content ?? null,
+      content: asContent(p.content),
       uuid: p.uuid ?? null,
       explicitDevice: p.device,
     };
@@ -287,7 +293,7 @@ function walkContent(
       }
       return;
     case "luks":
-      walkContent(walk, content.content, [...path, "content"], partitionLabel);
+      walkContent(walk, asContent(content.content), [...path, "content"], partitionLabel);
       return;
     case "lvm_pv":
       walk.refs.push({ kind: "lvm_vg", name: content.vg, path: [...path, "vg"] });
@@ -300,7 +306,7 @@ function walkContent(
       return;
     case "table":
       (content.partitions ?? []).forEach((p, i) =>
-        walkContent(walk, p.content, [...path, "partitions", String(i), "content"])
+        walkContent(walk, asContent(p.content), [...path, "partitions", String(i), "content"])
       );
       return;
     case "swap":
@@ -332,7 +338,7 @@ export function buildModel(devices: Devices): LayoutModel {
       name: d.name ?? key.replaceAll("/", "_"),
       device: d.device,
       destroy: d.destroy ?? true,
-      content: d.content,
+      content: asContent(d.content),
     });
   }
   for (const [key, m] of Object.entries(devices.mdadm ?? {})) {
@@ -343,7 +349,7 @@ export function buildModel(devices: Devices): LayoutModel {
       name,
       device: `/dev/md/${name}`,
       destroy: true,
-      content: m.content,
+      content: asContent(m.content),
     });
   }
   for (const h of holders) {
@@ -390,7 +396,7 @@ export function buildModel(devices: Devices): LayoutModel {
     entries.forEach(({ key, lv, priority }, i) => {
       const path = ["lvm_vg", vgKey, "lvs", key];
       lvs.push({ vg: vgKey, key, path, size: lv.size, priority, index: i + 1 });
-      walkContent(walk, lv.content, [...path, "content"]);
+      walkContent(walk, asContent(lv.content), [...path, "content"]);
     });
   }
   for (const [key, pool] of Object.entries(devices.zpool ?? {})) {
@@ -406,8 +412,9 @@ export function buildModel(devices: Devices): LayoutModel {
     }
     for (const [dsKey, ds] of Object.entries(pool.datasets ?? {})) {
       const dsPath = [...path, "datasets", dsKey];
-      if (ds.type === "zfs_volume") walkContent(walk, ds.content, [...dsPath, "content"]);
-      else if (ds.mountpoint != null) {
+      if (ds.type === "zfs_volume") {
+        walkContent(walk, asContent(ds.content), [...dsPath, "content"]);
+      } else if (ds.mountpoint != null) {
         addMount(walk, {
           mountpoint: ds.mountpoint,
           path: [...dsPath, "mountpoint"],

@@ -7,6 +7,7 @@
  */
 import { type Finding, finding } from "./findings.ts";
 import type { FieldPath, LayoutModel, PartitionModel } from "./model.ts";
+import { asContent } from "./schema.ts";
 import { MIB, parsePartitionSize } from "./size.ts";
 
 const ESP_GUID = "c12a7328-f81f-11d2-ba4b-00a0c93ec93b";
@@ -61,7 +62,7 @@ function espFilesystem(model: LayoutModel, p: PartitionModel, out: Finding[]): E
         fix: `set metadata = "1.0" on mdadm.${key} (superblock at the end)`,
       }));
     }
-    const mc = md.content;
+    const mc = asContent(md.content);
     if (mc?.type === "filesystem") {
       return {
         format: mc.format,
