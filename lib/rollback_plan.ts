@@ -2,7 +2,8 @@
  * Pure decisions of `grapheon-tool rollback`: which release to go back to.
  * By default the release that ran before the current one was installed (the
  * `from` of the newest completed upgrade whose `to` is what runs now, or of an
- * interrupted upgrade that already touched the live units); with `--to X.Y.Z`
+ * interrupted upgrade that already touched the live units; the newest upgrade's
+ * `from` only when what runs is not in the history at all); with `--to X.Y.Z`
  * the newest recorded image IDs of that version, else its `vX.Y.Z` tag to pull.
  */
 import type { AppVersion } from "./app_version.ts";
@@ -49,9 +50,11 @@ function describe(pair: ReleasePair): string {
 
 /**
  * The default target (pure): an interrupted upgrade that touched the live units
- * goes back to its `from`; else the `from` of the newest completed upgrade whose
- * `to` runs now; else the `from` of the newest completed upgrade. A target equal
- * to what runs now is no target.
+ * goes back to its `from` (an interrupted rollback is finished); else the `from`
+ * of the newest completed upgrade whose `to` runs now; else, when what runs is
+ * nowhere in the history, the `from` of the newest completed upgrade. Repeated
+ * rollbacks walk back the chain of upgrades. A target equal to what runs now is
+ * no target.
  */
 export function previousRelease(options: {
   /** History, oldest first. */
@@ -85,6 +88,16 @@ export function previousRelease(options: {
   const upgrades = history.filter((e) => e.kind === "upgrade" && e.result === "completed")
     .slice().reverse();
   const matching = upgrades.find((e) => samePair(e.to, live) && usable(e.from));
+  // What runs was reached some other way (a rollback, the first install): an older release
+  // than it is not known, and the newest upgrade's `from` could be a newer one.
+  const known = history.some((e) => samePair(e.from, live) || samePair(e.to, live));
+  if (!matching && known) {
+    return {
+      reason: `nothing to roll back to: no recorded upgrade installed what runs now (${
+        describe(live)
+      }), so no older release is known (use --to X.Y.Z to run a named release)`,
+    };
+  }
   const chosen = matching ?? upgrades.find((e) => usable(e.from));
   if (!chosen) {
     return {

@@ -1,0 +1,162 @@
+/**
+ * The `--json` outputs of the operator commands as zod schemas: what scripts
+ * may rely on. Strict objects, so that a renamed or extra field fails a test
+ * and the documentation (docs/operator.md) is updated with it.
+ */
+import { z } from "zod";
+
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
+const version = z.string().regex(/^\d+\.\d+\.\d+(-[0-9A-Za-z.]+)?$/);
+const iso = z.string().refine((s) => Number.isFinite(Date.parse(s)), "an ISO date");
+
+/** A release in the journal's form. */
+export const releaseSchema = z.strictObject({
+  version: version.nullable(),
+  imageId: hex64.nullable(),
+});
+/** A pair in the journal's form. */
+export const pairSchema = z.strictObject({ backend: releaseSchema, frontend: releaseSchema });
+
+const releaseJson = z.strictObject({ version: version.nullable(), image_id: hex64.nullable() });
+
+/** One `history --json` entry (also in `status --json`). */
+export const historyEntryJson = z.strictObject({
+  id: z.string().min(1),
+  kind: z.enum(["upgrade", "rollback"]),
+  trigger: z.enum(["request", "operator", "recovery"]),
+  who: z.enum(["app request", "operator", "recovery"]),
+  from: z.strictObject({ backend: releaseJson, frontend: releaseJson }),
+  to: z.strictObject({ backend: releaseJson, frontend: releaseJson }),
+  result: z.enum(["completed", "noop", "rolled-back", "rollback-failed", "failed", "refused"]),
+  message: z.string(),
+  started_at: iso,
+  finished_at: iso,
+  duration_ms: z.number().min(0),
+  backup: z.string().nullable(),
+});
+
+/** `history --json`. */
+export const historyJsonSchema = z.strictObject({
+  entries: z.array(historyEntryJson),
+  total: z.number().int().min(0),
+  warning: z.string().nullable(),
+});
+
+/** One problem. */
+export const problemSchema = z.strictObject({
+  id: z.string().regex(/^[a-z-]+$/),
+  severity: z.enum(["error", "warning"]),
+  message: z.string().min(10),
+  fix: z.string().min(10),
+});
+
+const componentSchema = z.strictObject({
+  version: version.nullable(),
+  version_source: z.enum(["health", "tags", "none"]),
+  image_id: hex64.nullable(),
+  image_name: z.string().nullable(),
+  image_tags: z.array(z.string()),
+  container: z.string(),
+  container_state: z.string(),
+  started_at: z.string().nullable(),
+  unit: z.string().endsWith(".service"),
+  unit_state: z.string(),
+  data_dir: z.string().optional(),
+});
+
+/** `status --json`. */
+export const statusJsonSchema = z.strictObject({
+  ok: z.boolean(),
+  checked_at: iso,
+  backend: componentSchema,
+  frontend: componentSchema,
+  health: z.strictObject({
+    status: z.string().nullable(),
+    version: z.string().nullable(),
+    error: z.string().nullable(),
+  }),
+  units: z.record(z.string(), z.string()),
+  upgrade: z.strictObject({
+    running: z.boolean().nullable(),
+    request: z.union([
+      z.strictObject({ present: z.literal(false) }),
+      z.strictObject({
+        present: z.literal(true),
+        backend: z.string().nullable(),
+        frontend: z.string().nullable(),
+        requestedAt: z.string().nullable(),
+        error: z.string().nullable(),
+      }),
+    ]),
+    status: z.looseObject({ status: z.string() }).nullable(),
+    journal: z.union([
+      z.null(),
+      z.strictObject({ corrupt: z.string() }),
+      z.strictObject({
+        id: z.string(),
+        kind: z.enum(["upgrade", "rollback"]),
+        trigger: z.enum(["request", "operator", "recovery"]),
+        phase: z.string(),
+        attempts: z.number().int(),
+        started_at: iso,
+        from: pairSchema,
+        to: pairSchema,
+        interrupted: z.boolean(),
+      }),
+    ]),
+  }),
+  history: z.array(historyEntryJson),
+  backups: z.array(
+    z.strictObject({ name: z.string(), bytes: z.number().int(), mtime: z.string().nullable() }),
+  ),
+  disk: z.union([
+    z.strictObject({ path: z.string(), availBytes: z.number(), sizeBytes: z.number() }),
+    z.strictObject({ path: z.string(), error: z.string() }),
+  ]),
+  problems: z.array(problemSchema),
+});
+
+const planSchema = z.strictObject({
+  from: pairSchema,
+  to: pairSchema,
+  source: z.string().min(1),
+  pulls: z.array(z.string()),
+  snapshot: z.string().nullable(),
+  upgrade_backup: z.string().nullable(),
+  interrupted_job: z.string().nullable(),
+  request_pending: z.boolean(),
+  noop: z.boolean(),
+});
+
+/** `rollback --dry-run --json`. */
+export const rollbackPlanJsonSchema = z.strictObject({
+  dry_run: z.literal(true),
+  plan: planSchema,
+});
+
+/** `rollback --json` (a job ran). */
+export const rollbackOutcomeJsonSchema = z.strictObject({
+  result: z.enum(["completed", "failed"]),
+  job_id: z.string().min(1),
+  from: pairSchema,
+  to: pairSchema,
+  message: z.string().min(1),
+  live_touched: z.boolean(),
+  restore: z.strictObject({
+    snapshot: z.string(),
+    aside_dir: z.string(),
+    moved: z.array(z.enum(["network.db", "network.db-wal", "network.db-shm"])),
+    sha256: hex64,
+    bytes: z.number().int().min(1),
+  }).nullable(),
+  duration_ms: z.number().min(0),
+});
+
+/** `request --json`. */
+export const requestJsonSchema = z.strictObject({
+  path: z.string(),
+  target_backend_version: version,
+  target_frontend_version: version,
+  current_version: version.nullable(),
+  path_unit: z.string(),
+});
