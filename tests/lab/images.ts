@@ -51,9 +51,11 @@ export const BAD_VERSIONS = {
   wrongVersion: "0.12.0",
 } as const;
 
-/** A good release that sleeps `SLOW_SECONDS` before it listens. */
-export const SLOW_VERSION = "0.13.0";
-/** How long the slow release takes to start. */
+/** Good releases that sleep `SLOW_SECONDS` before they listen (the tool must wait for them). */
+export const SLOW_VERSIONS: readonly string[] = ["0.13.0", "0.14.0"];
+/** Good releases after the slow ones. */
+export const LATE_GOOD_VERSIONS: readonly string[] = ["0.15.0", "0.16.0", "0.17.0"];
+/** How long the slow releases take to start. */
 export const SLOW_SECONDS = 6;
 /** What the wrong-version release reports. */
 export const WRONG_REPORTED_VERSION = "0.1.0";
@@ -65,7 +67,8 @@ export const RELEASES: readonly Release[] = [
   { version: BAD_VERSIONS.needsJwt, behavior: "needs-jwt" },
   { version: BAD_VERSIONS.unhealthy, behavior: "unhealthy" },
   { version: BAD_VERSIONS.wrongVersion, behavior: "wrong-version" },
-  { version: SLOW_VERSION, behavior: "slow" },
+  ...SLOW_VERSIONS.map((version) => ({ version, behavior: "slow" as const })),
+  ...LATE_GOOD_VERSIONS.map((version) => ({ version, behavior: "good" as const })),
 ];
 
 const APP_DIR = join(import.meta.dirname!, "app");
@@ -151,32 +154,65 @@ export async function buildReleases(log: (line: string) => void): Promise<void> 
     [r, "backend"] as [Release, "backend"],
     [r, "frontend"] as [Release, "frontend"],
   ]);
+  const renderDir = await Deno.makeTempDir({ prefix: "grapheon-lab-containerfiles-" });
   const worker = async () => {
     for (let job = jobs.shift(); job; job = jobs.shift()) {
       const [release, kind] = job;
-      const args = ["--build-arg", `APP_VERSION=${release.version}`];
-      if (kind === "backend") {
-        args.push("--build-arg", `FAKE_BEHAVIOR=${release.behavior}`);
-        args.push("--build-arg", `FAKE_REPORTED_VERSION=${WRONG_REPORTED_VERSION}`);
-        args.push("--build-arg", `FAKE_SLOW_SECONDS=${SLOW_SECONDS}`);
-      }
+      const values: Record<string, string> = {
+        APP_VERSION: release.version,
+        FAKE_BEHAVIOR: release.behavior,
+        FAKE_REPORTED_VERSION: WRONG_REPORTED_VERSION,
+        FAKE_SLOW_SECONDS: String(SLOW_SECONDS),
+      };
+      const template = await Deno.readTextFile(join(APP_DIR, `Containerfile.${kind}`));
+      const file = join(renderDir, `Containerfile.${kind}-${release.version}`);
+      await Deno.writeTextFile(file, template.replace(/@([A-Z_]+)@/g, (_, k) => values[k]));
       await runChecked(run, [
         ...podman.argv,
         "build",
         "-q",
         "--pull=never",
         "-f",
-        join(APP_DIR, `Containerfile.${kind}`),
-        ...args,
+        file,
         "-t",
         localImage(kind, release.version),
         APP_DIR,
       ], { env: podman.env, timeoutMs: 120_000 });
     }
   };
-  await Promise.all([worker(), worker()]);
+  try {
+    await Promise.all([worker(), worker()]);
+  } finally {
+    await Deno.remove(renderDir, { recursive: true });
+  }
+  await checkDistinct(podman, wanted);
   await Deno.writeTextFile(stampPath, stamp);
   log(`built ${wanted.length} fake release images in ${Date.now() - started} ms`);
+}
+
+/** Fails unless every release image is a different image (a build cache once mixed them up). */
+async function checkDistinct(
+  podman: { argv: string[]; env: Record<string, string> },
+  names: string[],
+): Promise<void> {
+  const r = await runChecked(run, [
+    ...podman.argv,
+    "image",
+    "inspect",
+    "--format",
+    "{{.Id}}",
+    ...names,
+  ], {
+    env: podman.env,
+  });
+  const ids = r.stdout.trim().split("\n");
+  if (new Set(ids).size !== names.length) {
+    throw new Error(
+      `fake release images are not all distinct: ${names.length} names, ${
+        new Set(ids).size
+      } images`,
+    );
+  }
 }
 
 /** A hash of what the images are made of: the app sources, the release table, busybox. */
