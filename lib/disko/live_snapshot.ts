@@ -10,8 +10,7 @@ import { errorMessage, InputError } from "../errors.ts";
 import { runChecked, type Runner } from "../exec.ts";
 
 /** The lsblk columns the comparison reads. */
-export const LSBLK_COLUMNS =
-  "NAME,PATH,TYPE,SIZE,START,FSTYPE,PARTLABEL,PARTTYPE,PKNAME,MOUNTPOINT";
+export const LSBLK_COLUMNS = "NAME,PATH,TYPE,SIZE,FSTYPE,PARTLABEL,PARTTYPE,PKNAME,MOUNTPOINT";
 
 const num = z.union([z.number(), z.string().regex(/^\d+$/).transform(Number)]);
 

@@ -92,7 +92,9 @@ export async function loadLayout(file: string, options: LoadOptions): Promise<La
     return buildModel(parseDevices(await evalDiskoNix(file, options.nix), file));
   }
   const info = await statOrThrow(file);
-  if (info.size > MAX_BYTES) throw new InputError(`${file}: is ${info.size} bytes; not a layout`);
+  if (info.isFile && info.size > MAX_BYTES) {
+    throw new InputError(`${file}: is ${info.size} bytes; not a layout`);
+  }
   return buildModel(parseLayoutJson(await Deno.readTextFile(file), file));
 }
 
@@ -103,6 +105,6 @@ async function statOrThrow(file: string): Promise<Deno.FileInfo> {
   } catch (err) {
     throw new InputError(`${file}: cannot read layout: ${errorMessage(err)}`);
   }
-  if (!info.isFile) throw new InputError(`${file}: is not a regular file`);
+  if (info.isDirectory) throw new InputError(`${file}: is a directory, not a layout`);
   return info;
 }

@@ -7,6 +7,7 @@ import { liveFindings, matchLive } from "../../lib/disko/live_compare.ts";
 import { parseSnapshot } from "../../lib/disko/live_snapshot.ts";
 import { EXIT } from "../../lib/exit_codes.ts";
 import { InputError } from "../../lib/errors.ts";
+import { RULES } from "../../lib/disko/findings.ts";
 import { layoutJson, modelOf, mutated, snapshot } from "./fixtures.ts";
 
 const noResolve = () => null;
@@ -133,4 +134,41 @@ Deno.test("live, a 64G disk: the fit rule uses the live size; diff --live: parti
   assert.equal(fit?.path, `${VPS}.nix.size`);
   const changes = diffLive(model, snap, match);
   assert.deepEqual(changes.map((c) => c.class), ["safe", "safe", "safe"]);
+});
+
+Deno.test("live, partitions in another order than disko's: live-partition-index, and diff --live is destructive", () => {
+  const model = modelOf(layoutJson("vps_tmpfs_root"));
+  const snap = snapshot("vps_lsblk.json", "vps_findmnt.json");
+  const [, nix, persistent] = snap.devices.filter((d) => d.type === "part");
+  [nix.partlabel, persistent.partlabel] = [persistent.partlabel, nix.partlabel];
+  [nix.size, persistent.size] = [persistent.size, nix.size];
+  const match = matchLive(model, snap, noResolve);
+  const findings = liveFindings(model, snap, match);
+  assert.deepEqual(
+    findings.filter((f) => f.rule === "live-partition-index").map((f) => f.path),
+    [`${VPS}.nix`, `${VPS}.persistent`],
+  );
+  assert.equal(diffExitCode(diffLive(model, snap, match)), EXIT.DESTRUCTIVE);
+});
+
+Deno.test("every --live rule is produced by one of the recorded machines", () => {
+  const model = modelOf(layoutJson("vps_tmpfs_root"));
+  const seen = new Set<string>();
+  const machines: [string, string | undefined][] = [
+    ["vps_drifted_lsblk.json", "vps_drifted_findmnt.json"],
+    ["vps_renamed_lsblk.json", "vps_findmnt.json"],
+  ];
+  for (const [l, fm] of machines) {
+    const snap = snapshot(l, fm);
+    for (const f of liveFindings(model, snap, matchLive(model, snap, noResolve))) seen.add(f.rule);
+  }
+  const byId = mutated("vps_tmpfs_root", (j) => j.disk.sda.device = "/dev/disk/by-id/other");
+  const small = snapshot("small_disk_lsblk.json");
+  for (const f of liveFindings(byId, small, matchLive(byId, small, noResolve))) seen.add(f.rule);
+  const snap = snapshot("vps_lsblk.json", "vps_findmnt.json");
+  const [, nix, persistent] = snap.devices.filter((d) => d.type === "part");
+  [nix.partlabel, persistent.partlabel] = [persistent.partlabel, nix.partlabel];
+  for (const f of liveFindings(model, snap, matchLive(model, snap, noResolve))) seen.add(f.rule);
+  const live = Object.keys(RULES).filter((r) => r.startsWith("live-"));
+  assert.deepEqual(live.filter((r) => !seen.has(r)), []);
 });
