@@ -77,7 +77,12 @@ export async function checkRestorable(dataDir: string, snapshot: Snapshot): Prom
       );
     }
   }
-  const check = integrityCheck(snapshot.path);
+  let check: string;
+  try {
+    check = integrityCheck(snapshot.path);
+  } catch (err) {
+    check = err instanceof Error ? err.message : String(err); // "file is not a database"
+  }
   if (check !== "ok") {
     throw new InputError(`${snapshot.path}: fails PRAGMA integrity_check: ${check}`);
   }
