@@ -118,9 +118,13 @@ async function check(ctx: CommandContext, values: Values, files: string[]): Prom
       lsblk: opts.lsblk,
       findmnt: opts.findmnt,
     });
-    const match = matchLive(model, snap, values["lsblk-json"] ? () => null : realDeviceResolver);
+    const match = matchLive({
+      model,
+      snap,
+      resolve: values["lsblk-json"] ? () => null : realDeviceResolver,
+    });
     for (const [disk, bytes] of match.diskSizes) if (!sizes.has(disk)) sizes.set(disk, bytes);
-    drift = liveFindings(model, snap, match);
+    drift = liveFindings({ model, snap, match });
   }
   const findings = sortFindings([...checkLayout(model, { diskSizes: sizes }), ...drift]);
   const counts = countBySeverity(findings);
@@ -150,8 +154,12 @@ async function diff(ctx: CommandContext, values: Values, files: string[]): Promi
       lsblk: opts.lsblk,
       findmnt: opts.findmnt,
     });
-    const match = matchLive(model, snap, values["lsblk-json"] ? () => null : realDeviceResolver);
-    changes = diffLive(model, snap, match);
+    const match = matchLive({
+      model,
+      snap,
+      resolve: values["lsblk-json"] ? () => null : realDeviceResolver,
+    });
+    changes = diffLive({ model, snap, match });
     oldName = values["lsblk-json"] ?? "(live machine)";
   } else {
     const [a, b] = await Promise.all([loadLayout(files[0], opts), loadLayout(newFile, opts)]);

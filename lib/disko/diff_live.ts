@@ -5,159 +5,168 @@
  * or format over is destructive, what it would leave as it is is not applied.
  * Pure.
  */
-import { type Change, type ChangeClass, sortChanges } from "./changes.ts";
-import { expectedFsType, type LiveMatch, typeGuid } from "./live_compare.ts";
-import type { LiveSnapshot } from "./live_snapshot.ts";
-import type { FieldPath, LayoutModel } from "./model.ts";
+import { type Change, sortChanges } from "./changes.ts";
+import { ChangeSink } from "./diff_nodes.ts";
+import {
+  type DiskMatch,
+  expectedFsType,
+  type LiveMatch,
+  type PartitionMatch,
+  typeGuid,
+} from "./live_compare.ts";
+import type { BlockDevice, LiveSnapshot } from "./live_snapshot.ts";
+import type { LayoutModel } from "./model.ts";
 import { formatBytes, MIB, parsePartitionSize } from "./size.ts";
 
-function add(out: Change[], cls: ChangeClass, path: FieldPath, change: string, why: string): void {
-  out.push({ class: cls, path: path.join("."), change, why });
+/** A declared partition whose label is not on the disk. */
+function missingPartition(
+  out: ChangeSink,
+  m: PartitionMatch,
+  disk: { parts: BlockDevice[]; full: boolean },
+): void {
+  const p = m.declared;
+  const occupant = disk.parts.find((b) => b.number === p.index);
+  if (occupant) {
+    out.add({
+      path: p.path,
+      change: `partition ${p.index} "${occupant.partlabel ?? ""}" → "${p.label}"`,
+      class: "destructive",
+      why:
+        `partition ${p.index} exists with another label: sgdisk --new fails and disko renames it to "${p.label}" and retypes it ${p.type}`,
+    });
+    return;
+  }
+  const change = `(missing) → "${p.label}"`;
+  if (disk.full) {
+    out.add({
+      path: p.path,
+      change,
+      class: "not-applied",
+      why: "the disk has no free space: sgdisk cannot create it",
+    });
+  } else {out.add({
+      path: p.path,
+      change,
+      class: "safe",
+      why: "disko creates it in the free space",
+    });}
+}
+
+/** A declared partition found by its label. */
+function foundPartition(out: ChangeSink, m: PartitionMatch, b: BlockDevice): void {
+  const p = m.declared;
+  if (b.number !== null && b.number !== p.index) {
+    out.add({
+      path: p.path,
+      change: `partition number ${b.number} → ${p.index}`,
+      class: "destructive",
+      why:
+        `disko's order puts "${p.label}" at ${p.index}: it renames and retypes whatever partition ${p.index} is`,
+    });
+  }
+  const guid = typeGuid(p.type);
+  if (guid && b.parttype && guid !== b.parttype) {
+    out.add({
+      path: [...p.path, "type"],
+      change: `${b.parttype} → ${p.type}`,
+      class: "destructive",
+      why: "disko retypes the existing partition (sgdisk --typecode)",
+    });
+  }
+  const fs = expectedFsType(p.content);
+  if (fs && b.fstype !== fs) {
+    const at = { path: [...p.path, "content"], change: `${b.fstype ?? "none"} → ${fs}` };
+    if (fs === "crypto_LUKS") {
+      out.add({
+        ...at,
+        class: "destructive",
+        why: "no LUKS header on the device: disko runs luksFormat over the existing data",
+      });
+    } else if (b.fstype) {
+      out.add({
+        ...at,
+        class: "not-applied",
+        why:
+          `disko formats only blank devices: the disk keeps its ${b.fstype} and the mount expects ${fs}`,
+      });
+    } else out.add({ ...at, class: "safe", why: "disko formats the blank device when it runs" });
+  }
+  const size = p.size ? parsePartitionSize(p.size) : null;
+  if (size?.kind === "bytes" && Math.abs(b.size - size.bytes) > MIB) {
+    out.add({
+      path: [...p.path, "size"],
+      change: `${formatBytes(b.size)} → ${p.size}`,
+      class: "not-applied",
+      why: "disko never resizes an existing partition",
+    });
+  }
+}
+
+function diskChanges(out: ChangeSink, snap: LiveSnapshot, d: DiskMatch): void {
+  const found = d.found;
+  if (!found) {
+    out.add({
+      path: [...d.declared.path, "device"],
+      change: `(no such disk) → ${d.declared.device}`,
+      class: "destructive",
+      why:
+        "the layout's disk is not on this machine: disko would partition whatever that path names",
+    });
+    return;
+  }
+  if (found.path !== d.declared.device && d.partitions.every((p) => !p.found)) {
+    out.add({
+      path: [...d.declared.path, "device"],
+      change: `${found.path} → ${d.declared.device}`,
+      class: "destructive",
+      why: "none of the layout's partitions is on this disk",
+    });
+  }
+  const parts = snap.devices.filter((b) => b.type === "part" && b.parent === found.name);
+  const full = found.size - parts.reduce((s, b) => s + b.size, 0) < 2 * MIB;
+  for (const m of d.partitions) {
+    if (m.found) foundPartition(out, m, m.found);
+    else missingPartition(out, m, { parts, full });
+  }
+  for (const b of d.extra) {
+    if (d.partitions.some((m) => !m.found && m.declared.index === b.number)) continue;
+    out.add({
+      path: d.declared.path,
+      change: `${b.path} "${b.partlabel ?? ""}" not in the layout`,
+      class: "not-applied",
+      why: "disko does not delete partitions: it stays on disk, unmounted",
+    });
+  }
 }
 
 /** Classifies the changes from the machine to the new layout, worst first. */
-export function diffLive(model: LayoutModel, snap: LiveSnapshot, match: LiveMatch): Change[] {
-  const out: Change[] = [];
-  for (const d of match.disks) {
-    if (!d.found) {
-      add(
-        out,
-        "destructive",
-        [...d.declared.path, "device"],
-        `(no such disk) → ${d.declared.device}`,
-        "the layout's disk is not on this machine: disko would partition whatever that path names",
-      );
-      continue;
-    }
-    if (d.found.path !== d.declared.device && d.partitions.every((p) => !p.found)) {
-      add(
-        out,
-        "destructive",
-        [...d.declared.path, "device"],
-        `${d.found.path} → ${d.declared.device}`,
-        "none of the layout's partitions is on this disk",
-      );
-    }
-    const parts = snap.devices.filter((b) => b.type === "part" && b.parent === d.found!.name);
-    const used = parts.reduce((s, b) => s + b.size, 0);
-    const full = d.found.size - used < 2 * MIB;
-    for (const m of d.partitions) {
-      const p = m.declared;
-      if (!m.found) {
-        const occupant = parts.find((b) => b.number === p.index);
-        if (occupant) {
-          add(
-            out,
-            "destructive",
-            p.path,
-            `partition ${p.index} "${occupant.partlabel ?? ""}" → "${p.label}"`,
-            `partition ${p.index} exists with another label: sgdisk --new fails and disko renames it to "${p.label}" and retypes it ${p.type}`,
-          );
-        } else if (full) {
-          add(
-            out,
-            "not-applied",
-            p.path,
-            `(missing) → "${p.label}"`,
-            "the disk has no free space: sgdisk cannot create it",
-          );
-        } else {add(
-            out,
-            "safe",
-            p.path,
-            `(missing) → "${p.label}"`,
-            "disko creates it in the free space",
-          );}
-        continue;
-      }
-      const b = m.found;
-      if (b.number !== null && b.number !== p.index) {
-        add(
-          out,
-          "destructive",
-          p.path,
-          `partition number ${b.number} → ${p.index}`,
-          `disko's order puts "${p.label}" at ${p.index}: it renames and retypes whatever partition ${p.index} is`,
-        );
-      }
-      const guid = typeGuid(p.type);
-      if (guid && b.parttype && guid !== b.parttype) {
-        add(
-          out,
-          "destructive",
-          [...p.path, "type"],
-          `${b.parttype} → ${p.type}`,
-          "disko retypes the existing partition (sgdisk --typecode)",
-        );
-      }
-      const fs = expectedFsType(p.content);
-      if (fs && b.fstype !== fs) {
-        if (fs === "crypto_LUKS") {
-          add(
-            out,
-            "destructive",
-            [...p.path, "content"],
-            `${b.fstype ?? "none"} → luks`,
-            "no LUKS header on the device: disko runs luksFormat over the existing data",
-          );
-        } else {
-          add(
-            out,
-            "not-applied",
-            [...p.path, "content"],
-            `${b.fstype ?? "none"} → ${fs}`,
-            b.fstype
-              ? `disko formats only blank devices: the disk keeps its ${b.fstype} and the mount expects ${fs}`
-              : "disko formats the blank device when it runs",
-          );
-        }
-      }
-      const size = p.size ? parsePartitionSize(p.size) : null;
-      if (size?.kind === "bytes" && Math.abs(b.size - size.bytes) > MIB) {
-        add(
-          out,
-          "not-applied",
-          [...p.path, "size"],
-          `${formatBytes(b.size)} → ${p.size}`,
-          "disko never resizes an existing partition",
-        );
-      }
-    }
-    for (const b of d.extra) {
-      const taken = d.partitions.some((m) => !m.found && m.declared.index === b.number);
-      if (!taken) {
-        add(
-          out,
-          "not-applied",
-          d.declared.path,
-          `${b.path} "${b.partlabel ?? ""}" not in the layout`,
-          "disko does not delete partitions: it stays on disk, unmounted",
-        );
-      }
-    }
-  }
+export function diffLive(
+  input: { model: LayoutModel; snap: LiveSnapshot; match: LiveMatch },
+): Change[] {
+  const { model, snap, match } = input;
+  const out = new ChangeSink();
+  for (const d of match.disks) diskChanges(out, snap, d);
+  const byLabel = new Map(
+    match.disks.flatMap((d) => d.partitions).map((p) => [p.declared.label, p]),
+  );
   for (const m of model.mounts) {
     const live = snap.mounts.find((x) => x.target === m.mountpoint);
-    const pm = match.disks.flatMap((d) => d.partitions).find((p) =>
-      p.declared.label === m.partitionLabel
-    );
+    const pm = m.partitionLabel ? byLabel.get(m.partitionLabel) : undefined;
     if (m.direct && pm?.found && live && live.source !== pm.found.path) {
-      add(
-        out,
-        "destructive",
-        m.path,
-        `${m.mountpoint}: ${live.source} → ${pm.found.path}`,
-        `mounted elsewhere: ${m.mountpoint} gets another partition's data`,
-      );
+      out.add({
+        path: m.path,
+        change: `${m.mountpoint}: ${live.source} → ${pm.found.path}`,
+        class: "destructive",
+        why: `mounted elsewhere: ${m.mountpoint} gets another partition's data`,
+      });
     } else if (!live && m.persistent && snap.mounts.length) {
-      add(
-        out,
-        "safe",
-        m.path,
-        `(not mounted) → ${m.mountpoint}`,
-        "a new mount; nixos-rebuild adds it",
-      );
+      out.add({
+        path: m.path,
+        change: `(not mounted) → ${m.mountpoint}`,
+        class: "safe",
+        why: "a new mount; nixos-rebuild adds it",
+      });
     }
   }
-  return sortChanges(out);
+  return sortChanges(out.changes);
 }

@@ -118,13 +118,12 @@ export type RuleId = keyof typeof RULES;
 /** Builds a finding with the rule's default severity unless one is given. */
 export function finding(
   rule: RuleId,
-  path: FieldPath | string,
-  text: { message: string; fix: string; severity?: Severity },
+  text: { path: FieldPath | string; message: string; fix: string; severity?: Severity },
 ): Finding {
   return {
     rule,
     severity: text.severity ?? RULES[rule].severity,
-    path: typeof path === "string" ? path : path.join("."),
+    path: typeof text.path === "string" ? text.path : text.path.join("."),
     message: text.message,
     fix: text.fix,
   };

@@ -87,11 +87,9 @@ export interface LiveMatch {
 export type DeviceResolver = (device: string) => string | null;
 
 function findDisk(
-  snap: LiveSnapshot,
-  disk: DiskModel,
-  resolve: DeviceResolver,
-  byLabel: BlockDevice[],
+  where: { snap: LiveSnapshot; disk: DiskModel; resolve: DeviceResolver; byLabel: BlockDevice[] },
 ): BlockDevice | null {
+  const { snap, disk, resolve, byLabel } = where;
   const disks = snap.devices.filter((d) => d.type === "disk");
   const real = resolve(disk.device) ?? disk.device;
   const direct = disks.find((d) => d.path === real || d.path === disk.device);
@@ -102,17 +100,21 @@ function findDisk(
 
 /** Matches a layout with a snapshot. */
 export function matchLive(
-  model: LayoutModel,
-  snap: LiveSnapshot,
-  resolve: DeviceResolver,
+  input: { model: LayoutModel; snap: LiveSnapshot; resolve: DeviceResolver },
 ): LiveMatch {
+  const { model, snap, resolve } = input;
   const disks: DiskMatch[] = [];
   const diskSizes = new Map<string, number>();
   for (const declared of model.disks.filter((d) => d.kind === "disk")) {
     const labelled = declared.partitions.map((p) =>
       snap.devices.find((b) => b.type === "part" && b.partlabel === p.label) ?? null
     );
-    const found = findDisk(snap, declared, resolve, labelled.filter((b): b is BlockDevice => !!b));
+    const found = findDisk({
+      snap,
+      disk: declared,
+      resolve,
+      byLabel: labelled.filter((b): b is BlockDevice => !!b),
+    });
     if (found) diskSizes.set(declared.key, found.size);
     const partitions = declared.partitions.map((p, i) => {
       const onDisk = found
@@ -142,7 +144,8 @@ function partitionDrift(m: PartitionMatch, out: Finding[]): void {
   const p = m.declared;
   const b = m.found!;
   if (b.number !== null && b.number !== p.index) {
-    out.push(finding("live-partition-index", p.path, {
+    out.push(finding("live-partition-index", {
+      path: p.path,
       message:
         `"${p.label}" is partition ${b.number} (${b.path}) but disko's order makes it partition ${p.index}`,
       fix:
@@ -151,7 +154,8 @@ function partitionDrift(m: PartitionMatch, out: Finding[]): void {
   }
   const guid = typeGuid(p.type);
   if (guid && b.parttype && guid !== b.parttype) {
-    out.push(finding("live-partition-type", [...p.path, "type"], {
+    out.push(finding("live-partition-type", {
+      path: [...p.path, "type"],
       message:
         `"${p.label}" has type GUID ${b.parttype} on the machine, the layout says ${p.type} (${guid})`,
       fix: `set type to what the disk has, or retype on purpose with sgdisk --typecode`,
@@ -159,7 +163,8 @@ function partitionDrift(m: PartitionMatch, out: Finding[]): void {
   }
   const fs = expectedFsType(p.content);
   if (fs && b.fstype !== fs) {
-    out.push(finding("live-filesystem", [...p.path, "content"], {
+    out.push(finding("live-filesystem", {
+      path: [...p.path, "content"],
       message: `"${p.label}" (${b.path}) holds ${
         b.fstype ?? "no filesystem signature"
       }, the layout says ${fs}`,
@@ -168,7 +173,8 @@ function partitionDrift(m: PartitionMatch, out: Finding[]): void {
   }
   const size = p.size ? parsePartitionSize(p.size) : null;
   if (size?.kind === "bytes" && Math.abs(b.size - size.bytes) > MIB) {
-    out.push(finding("live-size", [...p.path, "size"], {
+    out.push(finding("live-size", {
+      path: [...p.path, "size"],
       message: `"${p.label}" is ${
         formatBytes(b.size)
       } (${b.size} bytes) on the machine, the layout says ${p.size}`,
@@ -178,18 +184,18 @@ function partitionDrift(m: PartitionMatch, out: Finding[]): void {
 }
 
 function mountDrift(
-  model: LayoutModel,
-  match: LiveMatch,
-  mounts: LiveMount[],
+  input: { model: LayoutModel; match: LiveMatch; mounts: LiveMount[] },
   out: Finding[],
 ): void {
+  const { model, match, mounts } = input;
   const byLabel = new Map(
     match.disks.flatMap((d) => d.partitions).map((p) => [p.declared.label, p]),
   );
   for (const m of model.mounts) {
     const live = mounts.find((x) => x.target === m.mountpoint);
     if (!live) {
-      out.push(finding("live-mountpoint", m.path, {
+      out.push(finding("live-mountpoint", {
+        path: m.path,
         message: `${m.mountpoint} is declared but nothing is mounted there`,
         fix: `check the layout's mountpoint and the machine's /etc/fstab (findmnt ${m.mountpoint})`,
       }));
@@ -197,14 +203,16 @@ function mountDrift(
     }
     const pm = m.partitionLabel ? byLabel.get(m.partitionLabel) : undefined;
     if (m.direct && pm?.found && live.source !== pm.found.path) {
-      out.push(finding("live-mountpoint", m.path, {
+      out.push(finding("live-mountpoint", {
+        path: m.path,
         message:
           `${m.mountpoint} is mounted from ${live.source}, but the layout puts "${pm.declared.label}" (${pm.found.path}) there`,
         fix:
           `the layout mounts another partition at ${m.mountpoint} than the machine does; fix the layout`,
       }));
     } else if (live.fstype !== m.fsType) {
-      out.push(finding("live-mountpoint", m.path, {
+      out.push(finding("live-mountpoint", {
+        path: m.path,
         message: `${m.mountpoint} is ${live.fstype} on the machine, the layout says ${m.fsType}`,
         fix: `make the layout's filesystem type at ${m.mountpoint} match the machine`,
       }));
@@ -213,11 +221,15 @@ function mountDrift(
 }
 
 /** Drift findings between a layout and the machine. */
-export function liveFindings(model: LayoutModel, snap: LiveSnapshot, match: LiveMatch): Finding[] {
+export function liveFindings(
+  input: { model: LayoutModel; snap: LiveSnapshot; match: LiveMatch },
+): Finding[] {
+  const { model, snap, match } = input;
   const out: Finding[] = [];
   for (const d of match.disks) {
     if (!d.found) {
-      out.push(finding("live-disk-missing", [...d.declared.path, "device"], {
+      out.push(finding("live-disk-missing", {
+        path: [...d.declared.path, "device"],
         message:
           `no disk on this machine is ${d.declared.device}, and its partitions' labels are not found on a single disk`,
         fix: `set device to this machine's disk (ls -l /dev/disk/by-id/)`,
@@ -225,7 +237,8 @@ export function liveFindings(model: LayoutModel, snap: LiveSnapshot, match: Live
     }
     for (const m of d.partitions) {
       if (!m.found) {
-        out.push(finding("live-partition-missing", m.declared.path, {
+        out.push(finding("live-partition-missing", {
+          path: m.declared.path,
           message:
             `no partition has the label "${m.declared.label}" (disko's fstab mounts /dev/disk/by-partlabel/${m.declared.label})`,
           fix: `restore the old disk/partition name or label; renaming changes the partlabel`,
@@ -233,7 +246,8 @@ export function liveFindings(model: LayoutModel, snap: LiveSnapshot, match: Live
       } else partitionDrift(m, out);
     }
     for (const b of d.extra) {
-      out.push(finding("live-extra-partition", d.declared.path, {
+      out.push(finding("live-extra-partition", {
+        path: d.declared.path,
         message: `${b.path} (label ${b.partlabel ?? "none"}, ${
           formatBytes(b.size)
         }) is on the disk but not in the layout`,
@@ -241,6 +255,6 @@ export function liveFindings(model: LayoutModel, snap: LiveSnapshot, match: Live
       }));
     }
   }
-  if (snap.mounts.length) mountDrift(model, match, snap.mounts, out);
+  if (snap.mounts.length) mountDrift({ model, match, mounts: snap.mounts }, out);
   return out;
 }

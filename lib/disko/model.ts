@@ -245,11 +245,14 @@ function addMount(
 /** Collects mounts, references and unknown nodes below a content node. */
 function walkContent(
   walk: Walk,
-  content: Content | null | undefined,
-  path: FieldPath,
-  partitionLabel?: string,
-  direct = false,
+  node: {
+    content: Content | null | undefined;
+    path: FieldPath;
+    partitionLabel?: string;
+    direct?: boolean;
+  },
 ): void {
+  const { content, path, partitionLabel, direct = false } = node;
   if (!content) return;
   const backing = showPath(path);
   switch (content.type) {
@@ -293,7 +296,11 @@ function walkContent(
       }
       return;
     case "luks":
-      walkContent(walk, asContent(content.content), [...path, "content"], partitionLabel);
+      walkContent(walk, {
+        content: asContent(content.content),
+        path: [...path, "content"],
+        partitionLabel,
+      });
       return;
     case "lvm_pv":
       walk.refs.push({ kind: "lvm_vg", name: content.vg, path: [...path, "vg"] });
@@ -306,7 +313,10 @@ function walkContent(
       return;
     case "table":
       (content.partitions ?? []).forEach((p, i) =>
-        walkContent(walk, asContent(p.content), [...path, "partitions", String(i), "content"])
+        walkContent(walk, {
+          content: asContent(p.content),
+          path: [...path, "partitions", String(i), "content"],
+        })
       );
       return;
     case "swap":
@@ -358,8 +368,17 @@ export function buildModel(devices: Devices): LayoutModel {
     const partitions = content?.type === "gpt"
       ? orderPartitions({ kind: h.kind, name: h.name, path }, content.partitions ?? {})
       : [];
-    for (const p of partitions) walkContent(walk, p.content, [...p.path, "content"], p.label, true);
-    if (content?.type !== "gpt") walkContent(walk, content, [...path, "content"]);
+    for (const p of partitions) {
+      walkContent(walk, {
+        content: p.content,
+        path: [...p.path, "content"],
+        partitionLabel: p.label,
+        direct: true,
+      });
+    }
+    if (content?.type !== "gpt") {
+      walkContent(walk, { content: content, path: [...path, "content"] });
+    }
     disks.push({
       kind: h.kind,
       key: h.key,
@@ -396,7 +415,7 @@ export function buildModel(devices: Devices): LayoutModel {
     entries.forEach(({ key, lv, priority }, i) => {
       const path = ["lvm_vg", vgKey, "lvs", key];
       lvs.push({ vg: vgKey, key, path, size: lv.size, priority, index: i + 1 });
-      walkContent(walk, asContent(lv.content), [...path, "content"]);
+      walkContent(walk, { content: asContent(lv.content), path: [...path, "content"] });
     });
   }
   for (const [key, pool] of Object.entries(devices.zpool ?? {})) {
@@ -413,7 +432,7 @@ export function buildModel(devices: Devices): LayoutModel {
     for (const [dsKey, ds] of Object.entries(pool.datasets ?? {})) {
       const dsPath = [...path, "datasets", dsKey];
       if (ds.type === "zfs_volume") {
-        walkContent(walk, asContent(ds.content), [...dsPath, "content"]);
+        walkContent(walk, { content: asContent(ds.content), path: [...dsPath, "content"] });
       } else if (ds.mountpoint != null) {
         addMount(walk, {
           mountpoint: ds.mountpoint,

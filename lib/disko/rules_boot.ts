@@ -55,7 +55,8 @@ function espFilesystem(model: LayoutModel, p: PartitionModel, out: Finding[]): E
     if (!entry) return null; // reference-missing reports it
     const [key, md] = entry;
     if ((md.metadata ?? "default") !== "1.0") {
-      out.push(finding("esp-format", ["mdadm", key, "metadata"], {
+      out.push(finding("esp-format", {
+        path: ["mdadm", key, "metadata"],
         message: `ESP "${p.name}" is an md member of "${c.name}" with metadata ${
           md.metadata ?? "default (1.2)"
         }; the firmware cannot read a FAT filesystem behind an md superblock at the start`,
@@ -71,14 +72,16 @@ function espFilesystem(model: LayoutModel, p: PartitionModel, out: Finding[]): E
         path: ["mdadm", key, "content"],
       };
     }
-    out.push(finding("esp-format", ["mdadm", key, "content"], {
+    out.push(finding("esp-format", {
+      path: ["mdadm", key, "content"],
       message: `ESP array "${c.name}" does not hold a filesystem`,
       fix:
         `give mdadm.${key} content = { type = "filesystem"; format = "vfat"; mountpoint = "/boot"; }`,
     }));
     return null;
   }
-  out.push(finding("esp-format", at, {
+  out.push(finding("esp-format", {
+    path: at,
     message: `ESP "${p.name}" (type ${p.type}) holds ${
       c ? `a ${c.type === "unknown" ? c.originalType : c.type}` : "nothing"
     }, not a vfat filesystem`,
@@ -98,7 +101,8 @@ function espSize(p: PartitionModel, out: Finding[]): void {
   const size = p.size ? parsePartitionSize(p.size) : null;
   if (!size || size.kind !== "bytes") return;
   if (size.bytes < ESP_MIN || size.bytes < ESP_RECOMMENDED) {
-    out.push(finding("esp-size", [...p.path, "size"], {
+    out.push(finding("esp-size", {
+      path: [...p.path, "size"],
       severity: size.bytes < ESP_MIN ? "error" : "warning",
       message:
         `ESP "${p.name}" is ${p.size}; at /boot it holds every generation's kernel and initrd (30-60M each)${
@@ -118,7 +122,8 @@ export function bootRules(model: LayoutModel): Finding[] {
   const bios = parts.filter(isBiosBoot);
   for (const p of bios) {
     if (p.content) {
-      out.push(finding("bios-boot", [...p.path, "content"], {
+      out.push(finding("bios-boot", {
+        path: [...p.path, "content"],
         message:
           `BIOS boot partition "${p.name}" (EF02) has content; GRUB writes its core image there raw`,
         fix: `remove content from the EF02 partition`,
@@ -126,7 +131,8 @@ export function bootRules(model: LayoutModel): Finding[] {
     }
     const size = p.size ? parsePartitionSize(p.size) : null;
     if (size?.kind === "bytes" && size.bytes < MIB) {
-      out.push(finding("bios-boot", [...p.path, "size"], {
+      out.push(finding("bios-boot", {
+        path: [...p.path, "size"],
         message: `BIOS boot partition "${p.name}" is ${p.size}; GRUB's core image needs about 1M`,
         fix: `size = "1M";`,
       }));
@@ -138,7 +144,8 @@ export function bootRules(model: LayoutModel): Finding[] {
     const fs = espFilesystem(model, p, out);
     if (!fs) continue;
     if (fs.format !== "vfat") {
-      out.push(finding("esp-format", [...fs.path, "format"], {
+      out.push(finding("esp-format", {
+        path: [...fs.path, "format"],
         message: `ESP "${p.name}" is formatted ${fs.format}; UEFI firmware reads only FAT`,
         fix: `format = "vfat";`,
       }));
@@ -151,7 +158,8 @@ export function bootRules(model: LayoutModel): Finding[] {
     goodEsp = true;
     if (fs.mountpoint === "/boot") espSize(p, out);
     if (!hasPrivateMask(fs.options)) {
-      out.push(finding("esp-umask", [...fs.path, "mountOptions"], {
+      out.push(finding("esp-umask", {
+        path: [...fs.path, "mountOptions"],
         message:
           `ESP at ${fs.mountpoint} is mounted without umask=0077: the boot loader's random seed and config are world-readable`,
         fix: `mountOptions = [ "umask=0077" ];`,
@@ -160,7 +168,8 @@ export function bootRules(model: LayoutModel): Finding[] {
   }
   if (!goodEsp) {
     for (const { p, fs } of misplaced) {
-      out.push(finding("esp-mountpoint", [...fs.path, "mountpoint"], {
+      out.push(finding("esp-mountpoint", {
+        path: [...fs.path, "mountpoint"],
         message: `ESP "${p.name}" is ${
           fs.mountpoint ? `mounted at ${fs.mountpoint}` : "not mounted"
         }; the boot loader installs to /boot or /boot/efi`,
@@ -169,7 +178,8 @@ export function bootRules(model: LayoutModel): Finding[] {
     }
   }
   if (esps.length === 0 && bios.length === 0) {
-    out.push(finding("boot-missing", model.disks[0]?.path ?? [], {
+    out.push(finding("boot-missing", {
+      path: model.disks[0]?.path ?? [],
       message: "no EF00 ESP and no EF02 BIOS boot partition: the machine has nothing to boot from",
       fix:
         `add ESP = { size = "512M"; type = "EF00"; content = { type = "filesystem"; format = "vfat"; mountpoint = "/boot"; mountOptions = [ "umask=0077" ]; }; };`,

@@ -31,7 +31,8 @@ function pathRules(mounts: readonly MountModel[], out: Finding[]): void {
   const byMp = new Map<string, MountModel>();
   for (const m of mounts) {
     if (!normalised(m.mountpoint)) {
-      out.push(finding("mountpoint-relative", m.path, {
+      out.push(finding("mountpoint-relative", {
+        path: m.path,
         message: `mountpoint "${m.mountpoint}" is not an absolute, normalised path`,
         fix:
           `write it as an absolute path without "..", "." or a trailing slash, such as "/var/lib"`,
@@ -39,7 +40,8 @@ function pathRules(mounts: readonly MountModel[], out: Finding[]): void {
     }
     const first = byMp.get(m.mountpoint);
     if (first) {
-      out.push(finding("mountpoint-duplicate", m.path, {
+      out.push(finding("mountpoint-duplicate", {
+        path: m.path,
         message: `${m.mountpoint} is also mounted by ${
           first.path.join(".")
         }; only one of them ends up there`,
@@ -53,7 +55,8 @@ function tmpfsRootRules(model: LayoutModel, root: MountModel, out: Finding[]): v
   const persistent = model.mounts.filter((m) => m.persistent);
   const nix = persistent.find((m) => m.mountpoint === "/nix");
   if (!nix) {
-    out.push(finding("tmpfs-root-nix", root.path, {
+    out.push(finding("tmpfs-root-nix", {
+      path: root.path,
       message:
         "/ is a tmpfs but no persistent filesystem is mounted at /nix: the store is lost at every boot",
       fix:
@@ -62,7 +65,8 @@ function tmpfsRootRules(model: LayoutModel, root: MountModel, out: Finding[]): v
   }
   const state = persistent.filter((m) => m.mountpoint !== "/nix" && !ESP_MOUNTS.has(m.mountpoint));
   if (state.length === 0) {
-    out.push(finding("tmpfs-root-state", root.path, {
+    out.push(finding("tmpfs-root-state", {
+      path: root.path,
       message:
         "/ is a tmpfs and nothing persistent holds state (/etc/ssh host keys, /var/lib): every reboot starts blank",
       fix:
@@ -71,7 +75,8 @@ function tmpfsRootRules(model: LayoutModel, root: MountModel, out: Finding[]): v
   }
   for (const m of state) {
     if (NEEDED_FOR_BOOT_BUILTIN.has(m.mountpoint)) continue;
-    out.push(finding("needed-for-boot", m.path, {
+    out.push(finding("needed-for-boot", {
+      path: m.path,
       message:
         `${m.mountpoint} holds state for a tmpfs root; impermanence links from it in stage 1, before normal mounts`,
       fix:
@@ -81,7 +86,8 @@ function tmpfsRootRules(model: LayoutModel, root: MountModel, out: Finding[]): v
   const espAtEfi = model.mounts.some((m) => m.mountpoint === "/boot/efi");
   const boot = model.mounts.find((m) => m.mountpoint === "/boot");
   if (espAtEfi && !boot?.persistent) {
-    out.push(finding("tmpfs-root-boot", root.path, {
+    out.push(finding("tmpfs-root-boot", {
+      path: root.path,
       message:
         "/ is a tmpfs and the ESP is at /boot/efi, so /boot (kernels, GRUB config) lives in RAM and is gone at boot",
       fix: `mount the ESP at /boot, or mount a persistent filesystem at /boot`,
@@ -89,7 +95,8 @@ function tmpfsRootRules(model: LayoutModel, root: MountModel, out: Finding[]): v
   }
   const opts = root.options.flatMap((o) => o.split(","));
   if (!opts.includes("mode=755") && !opts.includes("mode=0755")) {
-    out.push(finding("tmpfs-root-mode", root.path, {
+    out.push(finding("tmpfs-root-mode", {
+      path: root.path,
       message:
         "tmpfs root without mode=755 is created 1777 (world-writable); sshd and others refuse such a /",
       fix: `mountOptions = [ "defaults" "size=1G" "mode=755" ];`,
@@ -100,13 +107,15 @@ function tmpfsRootRules(model: LayoutModel, root: MountModel, out: Finding[]): v
 function referenceRules(model: LayoutModel, out: Finding[]): void {
   for (const ref of model.refs) {
     if (model.declared[ref.kind].has(ref.name)) continue;
-    out.push(finding("reference-missing", ref.path, {
+    out.push(finding("reference-missing", {
+      path: ref.path,
       message: `"${ref.name}" names no ${ref.kind} declared in disko.devices.${ref.kind}`,
       fix: `declare disko.devices.${ref.kind}.${ref.name}, or fix the name`,
     }));
   }
   for (const u of model.unknown) {
-    out.push(finding("unknown-type", u.path, {
+    out.push(finding("unknown-type", {
+      path: u.path,
       message:
         `type "${u.type}" is not checked by this tool; its partitions, sizes and mounts are not verified`,
       fix: `check this part of the layout by hand (or file an issue to support "${u.type}")`,
@@ -120,7 +129,8 @@ export function mountRules(model: LayoutModel): Finding[] {
   pathRules(model.mounts, out);
   const root = model.mounts.find((m) => m.mountpoint === "/");
   if (!root) {
-    out.push(finding("root-missing", [], {
+    out.push(finding("root-missing", {
+      path: [],
       message: "nothing is mounted at /",
       fix:
         `set mountpoint = "/" on the root filesystem, or add nodev."/" = { fsType = "tmpfs"; mountOptions = [ "size=1G" "mode=755" ]; }`,

@@ -29,13 +29,15 @@ function sizeRules(p: PartitionModel, out: Finding[]): void {
   if (p.size !== undefined) {
     const parsed = parsePartitionSize(p.size);
     if (!parsed) {
-      out.push(finding("size-syntax", at, {
+      out.push(finding("size-syntax", {
+        path: at,
         message:
           `size "${p.size}" is not a size disko accepts (100%, or digits with K, M, G, T or P)`,
         fix: `write it like "512M", "80G" or "100%" (binary units, no "B", no decimals)`,
       }));
     } else if (parsed.kind === "bytes" && parsed.unitless && p.size !== "0") {
-      out.push(finding("size-unitless", at, {
+      out.push(finding("size-unitless", {
+        path: at,
         message: `size "${p.size}" has no unit: sgdisk reads it as ${p.size} sectors (${
           formatBytes(parsed.bytes)
         })`,
@@ -46,14 +48,16 @@ function sizeRules(p: PartitionModel, out: Finding[]): void {
   for (const field of ["start", "end"] as const) {
     const v = p[field];
     if (v !== undefined && !parsePosition(v)) {
-      out.push(finding("size-syntax", [...p.path, field], {
+      out.push(finding("size-syntax", {
+        path: [...p.path, field],
         message: `${field} "${v}" is not an sgdisk position`,
         fix: `use sgdisk syntax: "0" (next free), "+512M", "-0" or "1M"`,
       }));
     }
   }
   if (p.size === undefined && p.end === undefined && p.type !== "EF02") {
-    out.push(finding("size-missing", p.path, {
+    out.push(finding("size-missing", {
+      path: p.path,
       message: `partition "${p.name}" has neither size nor end; disko passes end "+0" to sgdisk`,
       fix: `give it a size ("512M") or "100%" if it should fill the rest`,
     }));
@@ -65,7 +69,8 @@ function restNotLast(disk: DiskModel, out: Finding[]): void {
   parts.forEach((p, i) => {
     if (p.size === "100%" && i < parts.length - 1) {
       const later = parts.slice(i + 1).map((q) => `${q.name} (priority ${q.priority})`).join(", ");
-      out.push(finding("size-rest-not-last", [...p.path, "size"], {
+      out.push(finding("size-rest-not-last", {
+        path: [...p.path, "size"],
         message:
           `"${p.name}" takes 100% but disko creates ${later} after it (order: priority ${p.priority}, then name); they get no space`,
         fix:
@@ -99,7 +104,8 @@ function fitRule(disk: DiskModel, diskBytes: number, out: Finding[]): void {
     const restLeft = usableEnd - cursor;
     if ((size?.kind === "rest" && restLeft < MIB) || next > usableEnd) {
       const needed = next - cursor;
-      out.push(finding("size-exceeds-disk", [...p.path, "size"], {
+      out.push(finding("size-exceeds-disk", {
+        path: [...p.path, "size"],
         message: size?.kind === "rest"
           ? `no space is left for "${p.name}" (100%) on ${disk.name} (${
             formatBytes(diskBytes)
@@ -121,7 +127,8 @@ function fitRule(disk: DiskModel, diskBytes: number, out: Finding[]): void {
 
 function typeRule(p: PartitionModel, out: Finding[]): void {
   if (!TYPE_RE.test(p.type)) {
-    out.push(finding("partition-type", [...p.path, "type"], {
+    out.push(finding("partition-type", {
+      path: [...p.path, "type"],
       message: `type "${p.type}" is neither a 4-hex sgdisk code nor a GUID`,
       fix: `use a code such as EF00 (ESP), EF02 (BIOS boot), 8300 (Linux), 8200 (swap)`,
     }));
@@ -134,7 +141,8 @@ function labelRules(model: LayoutModel, out: Finding[]): void {
     for (const p of disk.partitions) {
       const first = seen.get(p.label);
       if (first) {
-        out.push(finding("label-duplicate", [...p.path, p.labelIsDefault ? "name" : "label"], {
+        out.push(finding("label-duplicate", {
+          path: [...p.path, p.labelIsDefault ? "name" : "label"],
           message: `partition label "${p.label}" is also used by ${
             first.path.join(".")
           }; /dev/disk/by-partlabel/${p.label} points at only one of them`,
@@ -142,13 +150,15 @@ function labelRules(model: LayoutModel, out: Finding[]): void {
         }));
       } else seen.set(p.label, p);
       if (!p.labelIsDefault && p.label.length > GPT_LABEL_MAX) {
-        out.push(finding("label-too-long", [...p.path, "label"], {
+        out.push(finding("label-too-long", {
+          path: [...p.path, "label"],
           message:
             `label "${p.label}" has ${p.label.length} characters; GPT names hold ${GPT_LABEL_MAX}, so sgdisk cuts it and the by-partlabel path disko mounts never appears`,
           fix: `shorten the label to ${GPT_LABEL_MAX} characters or fewer`,
         }));
       } else if (p.labelIsDefault && p.defaultLabelSource.length > GPT_LABEL_MAX) {
-        out.push(finding("label-too-long", p.path, {
+        out.push(finding("label-too-long", {
+          path: p.path,
           severity: "warning",
           message:
             `default label "${p.defaultLabelSource}" is longer than ${GPT_LABEL_MAX} characters; disko uses a hash instead ("${p.label}")`,
@@ -162,7 +172,8 @@ function labelRules(model: LayoutModel, out: Finding[]): void {
 
 function deviceRule(disk: DiskModel, out: Finding[]): void {
   if (disk.kind === "disk" && KERNEL_NAME_RE.test(disk.device)) {
-    out.push(finding("device-kernel-name", [...disk.path, "device"], {
+    out.push(finding("device-kernel-name", {
+      path: [...disk.path, "device"],
       message:
         `device "${disk.device}" is a kernel name; it can point at another disk after a reboot or a hardware change`,
       fix:
@@ -176,13 +187,15 @@ function lvRules(model: LayoutModel, out: Finding[]): void {
   for (const lvs of byVg.values()) {
     for (const lv of lvs) {
       if (!LV_SIZE_RE.test(lv.size)) {
-        out.push(finding("size-syntax", [...lv.path, "size"], {
+        out.push(finding("size-syntax", {
+          path: [...lv.path, "size"],
           message: `LV size "${lv.size}" is not an lvcreate size`,
           fix: `use "20G", "512M" or a percentage such as "100%FREE"`,
         }));
       }
       if (lv.size.startsWith("100%") && lv.index < lvs.length) {
-        out.push(finding("size-rest-not-last", [...lv.path, "size"], {
+        out.push(finding("size-rest-not-last", {
+          path: [...lv.path, "size"],
           message: `LV "${lv.key}" takes ${lv.size} but ${
             lvs.length - lv.index
           } LV(s) are created after it (priority ${lv.priority})`,

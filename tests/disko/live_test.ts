@@ -59,21 +59,21 @@ Deno.test("snapshot: invalid lsblk JSON is bad input naming the file and field",
 Deno.test("live, matching machine: no drift, live disk size feeds the fit rule, diff --live has no changes", () => {
   const model = modelOf(layoutJson("vps_tmpfs_root"));
   const snap = snapshot("vps_lsblk.json", "vps_findmnt.json");
-  const match = matchLive(model, snap, noResolve);
-  assert.deepEqual(liveFindings(model, snap, match), []);
+  const match = matchLive({ model, snap, resolve: noResolve });
+  assert.deepEqual(liveFindings({ model, snap, match }), []);
   assert.equal(match.diskSizes.get("sda"), 200 * 2 ** 30);
   assert.deepEqual(
     checkLayout(model, { diskSizes: match.diskSizes }).filter((f) => f.severity === "error"),
     [],
   );
-  assert.deepEqual(diffLive(model, snap, match), []);
+  assert.deepEqual(diffLive({ model, snap, match }), []);
 });
 
 Deno.test("live, drifted machine: type, size, filesystem, mount and an extra partition are listed", () => {
   const model = modelOf(layoutJson("vps_tmpfs_root"));
   const snap = snapshot("vps_drifted_lsblk.json", "vps_drifted_findmnt.json");
-  const match = matchLive(model, snap, noResolve);
-  const drift = liveFindings(model, snap, match).map((f) => [f.rule, f.severity, f.path]);
+  const match = matchLive({ model, snap, resolve: noResolve });
+  const drift = liveFindings({ model, snap, match }).map((f) => [f.rule, f.severity, f.path]);
   assert.deepEqual(drift.sort(), [
     ["live-extra-partition", "warning", "disk.sda"],
     ["live-filesystem", "error", `${VPS}.persistent.content`],
@@ -81,7 +81,7 @@ Deno.test("live, drifted machine: type, size, filesystem, mount and an extra par
     ["live-partition-type", "error", `${VPS}.ESP.type`],
     ["live-size", "warning", `${VPS}.nix.size`],
   ]);
-  const changes = diffLive(model, snap, match);
+  const changes = diffLive({ model, snap, match });
   assert.deepEqual(changes.map((c) => [c.class, c.path]), [
     ["destructive", `${VPS}.ESP.type`],
     ["destructive", `${VPS}.persistent.content.mountpoint`],
@@ -95,15 +95,22 @@ Deno.test("live, drifted machine: type, size, filesystem, mount and an extra par
 Deno.test("live, disk installed under another name: partlabels missing, diff --live says disko renames them", () => {
   const model = modelOf(layoutJson("vps_tmpfs_root"));
   const snap = snapshot("vps_renamed_lsblk.json", "vps_findmnt.json");
-  const match = matchLive(model, snap, noResolve);
-  const rules = liveFindings(model, snap, match).map((f) => f.rule);
+  const match = matchLive({ model, snap, resolve: noResolve });
+  const rules = liveFindings({ model, snap, match }).map((f) => f.rule);
   assert.equal(rules.filter((r) => r === "live-partition-missing").length, 3);
-  const changes = diffLive(model, snap, match);
+  const changes = diffLive({ model, snap, match });
   assert.equal(changes.length, 3);
   assert.ok(changes.every((c) => c.class === "destructive" && /renames it/.test(c.why)));
   // The layout that names the disk "main" (as installed) matches the machine again.
   const fixed = mutated("vps_tmpfs_root", (j) => j.disk.sda.name = "main");
-  assert.deepEqual(liveFindings(fixed, snap, matchLive(fixed, snap, noResolve)), []);
+  assert.deepEqual(
+    liveFindings({
+      model: fixed,
+      snap: snap,
+      match: matchLive({ model: fixed, snap: snap, resolve: noResolve }),
+    }),
+    [],
+  );
 });
 
 Deno.test("live, by-id device path resolved through the resolver", () => {
@@ -112,12 +119,16 @@ Deno.test("live, by-id device path resolved through the resolver", () => {
     (j) => j.disk.sda.device = "/dev/disk/by-id/scsi-360000000000000001",
   );
   const snap = snapshot("small_disk_lsblk.json");
-  const resolved = matchLive(model, snap, (d) => d.endsWith("0001") ? "/dev/sda" : null);
+  const resolved = matchLive({
+    model,
+    snap,
+    resolve: (d) => d.endsWith("0001") ? "/dev/sda" : null,
+  });
   assert.equal(resolved.disks[0].found?.path, "/dev/sda");
-  const unresolved = matchLive(model, snap, noResolve);
+  const unresolved = matchLive({ model, snap, resolve: noResolve });
   assert.equal(unresolved.disks[0].found, null);
   assert.deepEqual(
-    liveFindings(model, snap, unresolved).map((f) => f.rule).filter((r) =>
+    liveFindings({ model, snap, match: unresolved }).map((f) => f.rule).filter((r) =>
       r === "live-disk-missing"
     ),
     ["live-disk-missing"],
@@ -127,12 +138,12 @@ Deno.test("live, by-id device path resolved through the resolver", () => {
 Deno.test("live, a 64G disk: the fit rule uses the live size; diff --live: partitions would be created", () => {
   const model = modelOf(layoutJson("vps_tmpfs_root"));
   const snap = snapshot("small_disk_lsblk.json");
-  const match = matchLive(model, snap, noResolve);
+  const match = matchLive({ model, snap, resolve: noResolve });
   const fit = checkLayout(model, { diskSizes: match.diskSizes }).find((f) =>
     f.rule === "size-exceeds-disk"
   );
   assert.equal(fit?.path, `${VPS}.nix.size`);
-  const changes = diffLive(model, snap, match);
+  const changes = diffLive({ model, snap, match });
   assert.deepEqual(changes.map((c) => c.class), ["safe", "safe", "safe"]);
 });
 
@@ -142,13 +153,13 @@ Deno.test("live, partitions in another order than disko's: live-partition-index,
   const [, nix, persistent] = snap.devices.filter((d) => d.type === "part");
   [nix.partlabel, persistent.partlabel] = [persistent.partlabel, nix.partlabel];
   [nix.size, persistent.size] = [persistent.size, nix.size];
-  const match = matchLive(model, snap, noResolve);
-  const findings = liveFindings(model, snap, match);
+  const match = matchLive({ model, snap, resolve: noResolve });
+  const findings = liveFindings({ model, snap, match });
   assert.deepEqual(
     findings.filter((f) => f.rule === "live-partition-index").map((f) => f.path),
     [`${VPS}.nix`, `${VPS}.persistent`],
   );
-  assert.equal(diffExitCode(diffLive(model, snap, match)), EXIT.DESTRUCTIVE);
+  assert.equal(diffExitCode(diffLive({ model, snap, match })), EXIT.DESTRUCTIVE);
 });
 
 Deno.test("every --live rule is produced by one of the recorded machines", () => {
@@ -160,15 +171,29 @@ Deno.test("every --live rule is produced by one of the recorded machines", () =>
   ];
   for (const [l, fm] of machines) {
     const snap = snapshot(l, fm);
-    for (const f of liveFindings(model, snap, matchLive(model, snap, noResolve))) seen.add(f.rule);
+    for (
+      const f of liveFindings({
+        model,
+        snap,
+        match: matchLive({ model, snap, resolve: noResolve }),
+      })
+    ) seen.add(f.rule);
   }
   const byId = mutated("vps_tmpfs_root", (j) => j.disk.sda.device = "/dev/disk/by-id/other");
   const small = snapshot("small_disk_lsblk.json");
-  for (const f of liveFindings(byId, small, matchLive(byId, small, noResolve))) seen.add(f.rule);
+  for (
+    const f of liveFindings({
+      model: byId,
+      snap: small,
+      match: matchLive({ model: byId, snap: small, resolve: noResolve }),
+    })
+  ) seen.add(f.rule);
   const snap = snapshot("vps_lsblk.json", "vps_findmnt.json");
   const [, nix, persistent] = snap.devices.filter((d) => d.type === "part");
   [nix.partlabel, persistent.partlabel] = [persistent.partlabel, nix.partlabel];
-  for (const f of liveFindings(model, snap, matchLive(model, snap, noResolve))) seen.add(f.rule);
+  for (
+    const f of liveFindings({ model, snap, match: matchLive({ model, snap, resolve: noResolve }) })
+  ) seen.add(f.rule);
   const live = Object.keys(RULES).filter((r) => r.startsWith("live-"));
   assert.deepEqual(live.filter((r) => !seen.has(r)), []);
 });
