@@ -16,6 +16,9 @@ import {
 } from "../lib/cli.ts";
 import { clearStale } from "../lib/clear_stale.ts";
 import { loadConfig } from "../lib/config.ts";
+import { lstatOrNull } from "../lib/files.ts";
+import { requestPath } from "../lib/request_file.ts";
+import { statusPath } from "../lib/status_file.ts";
 import { confirm } from "../lib/confirm.ts";
 import { InputError, ToolError, UsageError } from "../lib/errors.ts";
 import { EXIT } from "../lib/exit_codes.ts";
@@ -150,7 +153,15 @@ function planLines(host: Host, plan: RollbackPlan): string[] {
   return lines;
 }
 
-async function clearOnly(ctx: CommandContext, host: Host): Promise<number> {
+async function clearOnly(ctx: CommandContext, host: Host, dryRun: boolean): Promise<number> {
+  if (dryRun) {
+    const request = await lstatOrNull(requestPath(host.config.dataDir));
+    const status = await lstatOrNull(statusPath(host.config.dataDir));
+    const human = `would archive the request: ${request ? "yes" : "none there"}\n` +
+      `would remove the status file: ${status ? "yes" : "none there"}`;
+    printResult(ctx, human, { dry_run: true, clear: { request: !!request, status: !!status } });
+    return EXIT.OK;
+  }
   using _lock = await acquireLock(host.config.stateDir, "rollback --clear");
   const result = await clearStale({
     dataDir: host.config.dataDir,
@@ -177,7 +188,7 @@ export const rollbackCommand: CommandSpec = {
     const host = realHost(config, ctx.log);
     const wantsRollback = !options.clear || options.to !== undefined ||
       options.restoreData !== undefined;
-    if (!wantsRollback && !options.dryRun) return await clearOnly(ctx, host);
+    if (!wantsRollback) return await clearOnly(ctx, host, options.dryRun);
     const request = {
       to: options.to,
       toFrontend: options.toFrontend,

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { acquireLock } from "../../lib/lock.ts";
+import { REPO_ROOT } from "../harness/harness.ts";
 import { operatorHost, parseJson, rows, sha256, upgradeTo } from "./helpers.ts";
 import { historyJsonSchema, rollbackOutcomeJsonSchema, rollbackPlanJsonSchema } from "./schemas.ts";
 
@@ -234,4 +235,82 @@ Deno.test("rollback: a failed rollback exits 7 and the status says failed", asyn
   const hist = historyJsonSchema.parse(parseJson((await h.runTool(["history", "--json"])).stdout));
   assert.equal(hist.entries[0].kind, "rollback");
   assert.equal(hist.entries[0].result, "failed");
+});
+
+Deno.test("rollback --to <running> --restore-data: restores data without changing release", async () => {
+  await using op = await operatorHost();
+  const { h } = op;
+  await upgradeTo(h, "0.3.0");
+  const restarts = h.calls("systemctl", "restart", h.config.frontend.service).length;
+  const r = await h.runTool([
+    "rollback",
+    "--to",
+    "0.3.0",
+    "--restore-data",
+    "latest",
+    "--yes",
+    "--json",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const out = rollbackOutcomeJsonSchema.parse(parseJson(r.stdout));
+  assert.ok(out.restore);
+  assert.equal(h.runningVersions().backend, "0.3.0");
+  assert.equal((await h.waitForVersion("0.3.0")).ok, true);
+  assert.equal(
+    h.calls("systemctl", "restart", h.config.frontend.service).length,
+    restarts,
+    "the frontend already ran the target: not restarted",
+  );
+});
+
+Deno.test("rollback: a pull that fails changes nothing live (exit 7, status failed)", async () => {
+  await using op = await operatorHost();
+  const { h } = op;
+  await upgradeTo(h, "0.3.0");
+  const rm = await h.double("podman", ["rmi", "--force", h.releaseId("backend", "0.2.0")]);
+  assert.equal(rm.code, 0, rm.stderr);
+  await h.failPull(h.ref("backend", "0.2.0"));
+  const restarts = h.calls("systemctl", "restart").length;
+  const r = await h.runTool(["rollback", "--yes", "--json"]);
+  assert.equal(r.code, 7, r.stderr);
+  const out = rollbackOutcomeJsonSchema.parse(parseJson(r.stdout));
+  assert.equal(out.live_touched, false);
+  assert.match(out.message, /before anything live changed.*Still running 0\.3\.0/);
+  assert.equal(h.calls("systemctl", "restart").length, restarts);
+  assert.equal(h.runningVersions().backend, "0.3.0");
+  assert.equal((await h.readStatus())!.status, "failed");
+});
+
+Deno.test("rollback: on a terminal it asks; 'n' changes nothing, 'y' rolls back", async () => {
+  await using op = await operatorHost();
+  const { h } = op;
+  await upgradeTo(h, "0.3.0");
+  // script(1) gives the tool a pseudo-terminal as stdin, as over SSH
+  const cmd = [Deno.execPath(), "run", "-A", "--quiet", join(REPO_ROOT, "main.ts"), "rollback"]
+    .map((a) => `'${a}'`).join(" ");
+  const ask = () =>
+    new Deno.Command("script", {
+      args: ["-qec", cmd, "/dev/null"],
+      env: h.env,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  const no = ask();
+  const w = no.stdin.getWriter();
+  await w.write(new TextEncoder().encode("n\n"));
+  await w.close();
+  const noOut = await no.output();
+  const noText = new TextDecoder().decode(noOut.stdout);
+  assert.match(noText, /Roll back now\? \[y\/N\]/);
+  assert.match(noText, /not confirmed; nothing was changed/);
+  assert.equal(noOut.code, 1);
+  assert.equal(h.runningVersions().backend, "0.3.0");
+  const yes = ask();
+  const w2 = yes.stdin.getWriter();
+  await w2.write(new TextEncoder().encode("y\n"));
+  await w2.close();
+  const yesOut = await yes.output();
+  assert.equal(yesOut.code, 0, new TextDecoder().decode(yesOut.stdout));
+  assert.equal(h.runningVersions().backend, "0.2.0");
 });
