@@ -7,7 +7,8 @@
  */
 import { describeIssues } from "../config.ts";
 import { errorMessage, InputError } from "../errors.ts";
-import { buildModel, type LayoutModel } from "./model.ts";
+import { buildModel } from "./build_model.ts";
+import type { LayoutModel } from "./model.ts";
 import { evalDiskoNix, type NixEvalOptions } from "./nix_eval.ts";
 import { type Devices, devicesSchema } from "./schema.ts";
 

@@ -1,7 +1,8 @@
 /** Test helpers: the fixture corpus (layout JSON, recorded lsblk/findmnt) and mutation of copies. */
 import { join } from "node:path";
 import { parseDevices } from "../../lib/disko/load.ts";
-import { buildModel, type LayoutModel } from "../../lib/disko/model.ts";
+import { buildModel } from "../../lib/disko/build_model.ts";
+import type { LayoutModel } from "../../lib/disko/model.ts";
 import { type LiveSnapshot, parseSnapshot } from "../../lib/disko/live_snapshot.ts";
 
 /** The fixture directory. */

@@ -1,6 +1,6 @@
 /** disko's defaults as the model applies them: order, priorities, labels, devices, sizes. */
 import assert from "node:assert/strict";
-import { defaultLabel, orderPartitions } from "../../lib/disko/model.ts";
+import { defaultLabel, orderPartitions } from "../../lib/disko/partition_order.ts";
 import { parseByteCount, parsePartitionSize, parsePosition } from "../../lib/disko/size.ts";
 import { layoutJson, modelOf, mutated } from "./fixtures.ts";
 

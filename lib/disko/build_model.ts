@@ -1,0 +1,258 @@
+/**
+ * Builds the layout model from a parsed device tree: applies disko's defaults,
+ * orders partitions, and walks every content node for mounts, references and
+ * unknown types. Pure: parsed tree in, model out.
+ */
+import {
+  contentType,
+  type DiskModel,
+  type FieldPath,
+  type LayoutModel,
+  type LvModel,
+  type MountModel,
+  type RefModel,
+  showPath,
+  type UnknownNode,
+} from "./model.ts";
+import { nixNameOrder, orderPartitions } from "./partition_order.ts";
+import { asContent, type Content, type Devices, KNOWN_DEVICE_KINDS } from "./schema.ts";
+
+const VOLATILE_FS = new Set(["tmpfs", "ramfs"]);
+
+interface Walk {
+  mounts: MountModel[];
+  refs: RefModel[];
+  unknown: UnknownNode[];
+}
+
+function addMount(
+  walk: Walk,
+  m: Omit<MountModel, "persistent" | "options"> & { options?: readonly string[] },
+) {
+  walk.mounts.push({
+    ...m,
+    options: m.options ?? ["defaults"],
+    persistent: !VOLATILE_FS.has(m.fsType),
+  });
+}
+
+/** Collects mounts, references and unknown nodes below a content node. */
+function walkContent(
+  walk: Walk,
+  node: {
+    content: Content | null | undefined;
+    path: FieldPath;
+    partitionLabel?: string;
+    direct?: boolean;
+  },
+): void {
+  const { content, path, partitionLabel, direct = false } = node;
+  if (!content) return;
+  const backing = showPath(path);
+  switch (content.type) {
+    case "filesystem":
+      if (content.mountpoint != null) {
+        addMount(walk, {
+          mountpoint: content.mountpoint,
+          path: [...path, "mountpoint"],
+          fsType: content.format,
+          options: content.mountOptions,
+          backing,
+          partitionLabel,
+          direct,
+        });
+      }
+      return;
+    case "btrfs":
+      if (content.mountpoint != null) {
+        addMount(walk, {
+          mountpoint: content.mountpoint,
+          path: [...path, "mountpoint"],
+          fsType: "btrfs",
+          options: content.mountOptions,
+          backing,
+          partitionLabel,
+          direct,
+        });
+      }
+      for (const [key, sv] of Object.entries(content.subvolumes ?? {})) {
+        if (sv.mountpoint == null) continue;
+        const svPath = [...path, "subvolumes", key];
+        addMount(walk, {
+          mountpoint: sv.mountpoint,
+          path: [...svPath, "mountpoint"],
+          fsType: "btrfs",
+          options: sv.mountOptions,
+          backing: showPath(svPath),
+          partitionLabel,
+          direct,
+        });
+      }
+      return;
+    case "luks":
+      walkContent(walk, {
+        content: asContent(content.content),
+        path: [...path, "content"],
+        partitionLabel,
+      });
+      return;
+    case "lvm_pv":
+      walk.refs.push({ kind: "lvm_vg", name: content.vg, path: [...path, "vg"] });
+      return;
+    case "zfs":
+      walk.refs.push({ kind: "zpool", name: content.pool, path: [...path, "pool"] });
+      return;
+    case "mdraid":
+      walk.refs.push({ kind: "mdadm", name: content.name, path: [...path, "name"] });
+      return;
+    case "table":
+      (content.partitions ?? []).forEach((p, i) =>
+        walkContent(walk, {
+          content: asContent(p.content),
+          path: [...path, "partitions", String(i), "content"],
+        })
+      );
+      return;
+    case "swap":
+      return;
+    case "gpt":
+      return; // partitions are walked by the caller, which knows their labels
+    case "unknown":
+      walk.unknown.push({ type: content.originalType, path });
+      return;
+  }
+}
+
+/** Builds the model of a parsed device tree. */
+export function buildModel(devices: Devices): LayoutModel {
+  const walk: Walk = { mounts: [], refs: [], unknown: [] };
+  const disks: DiskModel[] = [];
+  const holders: {
+    kind: "disk" | "mdadm";
+    key: string;
+    name: string;
+    device: string;
+    destroy: boolean;
+    content: Content | null | undefined;
+  }[] = [];
+  for (const [key, d] of Object.entries(devices.disk ?? {})) {
+    holders.push({
+      kind: "disk",
+      key,
+      name: d.name ?? key.replaceAll("/", "_"),
+      device: d.device,
+      destroy: d.destroy ?? true,
+      content: asContent(d.content),
+    });
+  }
+  for (const [key, m] of Object.entries(devices.mdadm ?? {})) {
+    const name = m.name ?? key;
+    holders.push({
+      kind: "mdadm",
+      key,
+      name,
+      device: `/dev/md/${name}`,
+      destroy: true,
+      content: asContent(m.content),
+    });
+  }
+  for (const h of holders) {
+    const path = [h.kind, h.key];
+    const content = h.content ?? null;
+    const partitions = content?.type === "gpt"
+      ? orderPartitions({ kind: h.kind, name: h.name, path }, content.partitions ?? {})
+      : [];
+    for (const p of partitions) {
+      walkContent(walk, {
+        content: p.content,
+        path: [...p.path, "content"],
+        partitionLabel: p.label,
+        direct: true,
+      });
+    }
+    if (content?.type !== "gpt") {
+      walkContent(walk, { content: content, path: [...path, "content"] });
+    }
+    disks.push({
+      kind: h.kind,
+      key: h.key,
+      name: h.name,
+      path,
+      device: h.device,
+      destroy: h.destroy,
+      contentType: contentType(content),
+      partitions,
+    });
+  }
+  for (const [key, n] of Object.entries(devices.nodev ?? {})) {
+    const mp = n.mountpoint === undefined ? key : n.mountpoint;
+    if (mp === null) continue;
+    addMount(walk, {
+      mountpoint: mp,
+      path: n.mountpoint === undefined ? ["nodev", key] : ["nodev", key, "mountpoint"],
+      fsType: n.fsType,
+      options: n.mountOptions,
+      backing: showPath(["nodev", key]),
+    });
+  }
+  const lvs: LvModel[] = [];
+  for (const [vgKey, vg] of Object.entries(devices.lvm_vg ?? {})) {
+    const entries = Object.entries(vg.lvs ?? {}).map(([key, lv]) => ({
+      key,
+      lv,
+      priority: lv.priority ??
+        (lv.lvm_type === "thin-pool" ? 501 : 1000) + (lv.size.includes("100%") ? 251 : 0),
+    }));
+    entries.sort((a, b) =>
+      a.priority - b.priority || nixNameOrder(a.lv.name ?? a.key, b.lv.name ?? b.key)
+    );
+    entries.forEach(({ key, lv, priority }, i) => {
+      const path = ["lvm_vg", vgKey, "lvs", key];
+      lvs.push({ vg: vgKey, key, path, size: lv.size, priority, index: i + 1 });
+      walkContent(walk, { content: asContent(lv.content), path: [...path, "content"] });
+    });
+  }
+  for (const [key, pool] of Object.entries(devices.zpool ?? {})) {
+    const path = ["zpool", key];
+    if (pool.mountpoint != null) {
+      addMount(walk, {
+        mountpoint: pool.mountpoint,
+        path: [...path, "mountpoint"],
+        fsType: "zfs",
+        options: pool.mountOptions,
+        backing: showPath(path),
+      });
+    }
+    for (const [dsKey, ds] of Object.entries(pool.datasets ?? {})) {
+      const dsPath = [...path, "datasets", dsKey];
+      if (ds.type === "zfs_volume") {
+        walkContent(walk, { content: asContent(ds.content), path: [...dsPath, "content"] });
+      } else if (ds.mountpoint != null) {
+        addMount(walk, {
+          mountpoint: ds.mountpoint,
+          path: [...dsPath, "mountpoint"],
+          fsType: "zfs",
+          options: ds.mountOptions,
+          backing: showPath(dsPath),
+        });
+      }
+    }
+  }
+  for (const kind of Object.keys(devices)) {
+    if (!KNOWN_DEVICE_KINDS.includes(kind)) walk.unknown.push({ type: kind, path: [kind] });
+  }
+  const declared = {
+    lvm_vg: new Set(Object.entries(devices.lvm_vg ?? {}).map(([k, v]) => v.name ?? k)),
+    zpool: new Set(Object.entries(devices.zpool ?? {}).map(([k, v]) => v.name ?? k)),
+    mdadm: new Set(Object.entries(devices.mdadm ?? {}).map(([k, v]) => v.name ?? k)),
+  };
+  return {
+    devices,
+    disks,
+    mounts: walk.mounts,
+    refs: walk.refs,
+    declared,
+    lvs,
+    unknown: walk.unknown,
+  };
+}
