@@ -19,7 +19,11 @@ export interface ToolSource {
   description: string;
 }
 
-/** The permission flags every build of the tool runs with (scripts/compile_spec.json). */
+/**
+ * The permission flags every build of the tool runs with (scripts/compile_spec.json):
+ * all of them, because node:sqlite refuses ATTACH (and so the backup's `VACUUM INTO`)
+ * unless the process has every permission.
+ */
 export const TOOL_PERMISSIONS: readonly string[] = compileSpec.permissions;
 
 /** True when the process is Deno running a source file, not a compiled binary. */

@@ -9,7 +9,12 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { defaultConfig } from "../../lib/config.ts";
-import { launcherScript, runningFromSource, shQuote } from "../../lib/install_source.ts";
+import {
+  launcherScript,
+  runningFromSource,
+  shQuote,
+  TOOL_PERMISSIONS,
+} from "../../lib/install_source.ts";
 import { loadTemplates, renderUnits } from "../../lib/units.ts";
 import { formatDiff } from "../../lib/line_diff.ts";
 import { verifyUnavailable } from "./verify.ts";
@@ -248,7 +253,7 @@ Deno.test("launcher script and source detection", () => {
   const text = launcherScript({ deno: "/usr/bin/deno", main: "/src/it's/main.ts", denoDir: "/c" });
   assert.match(
     text,
-    /exec '\/usr\/bin\/deno' run --allow-read .* --cached-only --config '\/src\/it'"'"'s\/deno\.json' '\/src\/it'"'"'s\/main\.ts' "\$@"/,
+    /exec '\/usr\/bin\/deno' run --allow-all --cached-only --config '\/src\/it'"'"'s\/deno\.json' '\/src\/it'"'"'s\/main\.ts' "\$@"/,
   );
 });
 
@@ -258,4 +263,37 @@ Deno.test("formatDiff: removed before added, context and elision", () => {
     formatDiff("1\n2\n3\n4\n5\n6\n7\n8", "1\nX\n3\n4\n5\n6\n7\nY"),
     "  1\n- 2\n+ X\n  3\n  4\n  …\n  6\n  7\n- 8\n+ Y",
   );
+});
+
+Deno.test("the tool's permission list lets node:sqlite run VACUUM INTO (the backup)", async () => {
+  await withRoot(async (dir) => {
+    const script = join(dir, "vacuum.ts");
+    await Deno.writeTextFile(
+      script,
+      [
+        'import { DatabaseSync } from "node:sqlite";',
+        `const db = new DatabaseSync(${JSON.stringify(join(dir, "a.db"))});`,
+        'db.exec("CREATE TABLE t (x)");',
+        `db.exec(${JSON.stringify(`VACUUM INTO '${join(dir, "b.db")}'`)});`,
+        'console.log("vacuumed");',
+      ].join("\n"),
+    );
+    const r = await run([Deno.execPath(), "run", ...TOOL_PERMISSIONS, script], {
+      timeoutMs: 60_000,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), "vacuumed");
+  });
+});
+
+Deno.test("the installed launcher runs the checkout", async () => {
+  await withRoot(async (root) => {
+    await installJson(root);
+    const r = await run([join(root, "opt/grapheon/bin/grapheon-tool"), "--version"], {
+      timeoutMs: 60_000,
+      cwd: root,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^grapheon-tool \d+\.\d+\.\d+/);
+  });
 });
