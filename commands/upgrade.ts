@@ -317,25 +317,26 @@ async function verify(job: Job): Promise<void> {
   job.host.log.info(`new release healthy after ${formatDuration(result.elapsedMs)}`);
 }
 
+/** Success: the terminal status first (the UI is waiting), then old images are pruned, best effort. */
 async function complete(job: Job): Promise<number> {
   const { journal, host } = job;
+  const code = await end(job, {
+    result: "completed",
+    message: `Upgraded from ${versions(journal.from)} to ${versions(journal.to)}.`,
+    step: 5,
+  });
   const protect = new Set(
     [
       journal.to.backend.imageId,
       journal.to.frontend.imageId,
       journal.from.backend.imageId,
       journal.from.frontend.imageId,
-    ]
-      .filter((x): x is string => x !== null),
+    ].filter((x): x is string => x !== null),
   );
   await pruneOldImages(host, protect).catch((err) =>
     host.log.warn(`image pruning failed: ${errorMessage(err)}`)
   );
-  return await end(job, {
-    result: "completed",
-    message: `Upgraded from ${versions(journal.from)} to ${versions(journal.to)}.`,
-    step: 5,
-  });
+  return code;
 }
 
 /** Back to the exact images that ran before, verified; says what to do by hand if that fails too. */

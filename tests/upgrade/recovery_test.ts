@@ -66,13 +66,6 @@ const POINTS: KillPoint[] = [
     code: 0,
   },
   {
-    name: "while pruning after the verification",
-    release: "0.3.0",
-    match: () => ["podman", "images"],
-    expect: "0.3.0",
-    code: 0,
-  },
-  {
     name: "during the rollback of a bad release",
     release: "0.3.1",
     match: (h) => ["systemctl", "restart", h.config.backend.service],
@@ -139,6 +132,22 @@ Deno.test("SIGKILL during the health check, then a plain run completes", async (
   assert.equal(second.code, 0, second.stderr);
   assert.equal((await h.readStatus())!.status, "completed");
   assert.equal(h.runningVersions().backend, "0.3.9");
+});
+
+Deno.test("SIGKILL while pruning old images: the upgrade is already complete", async () => {
+  await using h = await Harness.create();
+  await h.writeRequest(Harness.request("0.3.0"));
+  await h.killToolOn(["podman", "images"]);
+  const killed = await h.runTool(["upgrade"]);
+  assert.notEqual(killed.code, 0);
+  assert.equal((await h.readStatus())!.status, "completed");
+  assert.equal(
+    await Deno.lstat(join(h.config.stateDir, "journal.json")).then(() => true, () => false),
+    false,
+  );
+  const again = await h.runTool(["upgrade"]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(h.runningVersions().backend, "0.3.0");
 });
 
 Deno.test("repeated crashes stop after maxAttempts with a terminal failed status", async () => {
