@@ -110,6 +110,16 @@ async function check(ctx: CommandContext, values: Values, files: string[]): Prom
   const opts = await loadOptions(ctx, values);
   const model = await loadLayout(files[0], opts);
   const sizes = parseDiskSizes(values["disk-size"]);
+  const declared = new Set(model.disks.filter((d) => d.kind === "disk").map((d) => d.key));
+  for (const disk of sizes.keys()) {
+    if (disk !== "*" && !declared.has(disk)) {
+      throw new UsageError(
+        `--disk-size: ${files[0]} declares no disk "${disk}" (it has: ${
+          [...declared].join(", ") || "none"
+        })`,
+      );
+    }
+  }
   let drift: ReturnType<typeof liveFindings> = [];
   if (wantsLive(values)) {
     const snap = await readLiveSource({
