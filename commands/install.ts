@@ -15,7 +15,7 @@ import {
 import { ToolError } from "../lib/errors.ts";
 import { EXIT } from "../lib/exit_codes.ts";
 import { exists } from "../lib/files.ts";
-import { realHost } from "../lib/host.ts";
+import { run } from "../lib/exec.ts";
 import {
   emptyManifest,
   type Manifest,
@@ -34,9 +34,9 @@ import {
   type PlannedFile,
   readCurrent,
   resolveProgram,
-  systemctlEnable,
 } from "../lib/installer.ts";
-import { loadTemplates, renderUnits, UNIT } from "../lib/units.ts";
+import { activateUnits } from "../lib/unit_activation.ts";
+import { loadTemplates, renderUnits } from "../lib/units.ts";
 import { TOOL_VERSION } from "../lib/version.ts";
 
 /** Where unit files go. */
@@ -177,35 +177,21 @@ line, 3 bad config.`,
       });
     }
 
-    const actions: string[] = [];
+    let actions: string[] | null = null;
     if (!staging) {
-      const host = realHost(config, ctx.log);
-      const unitsChanged = changed.some((p) => p.kind === "unit");
-      if (unitsChanged) {
-        await host.systemd.daemonReload();
-        actions.push("daemon-reload");
-      }
-      const program = config.commands.systemctl;
-      const upgradeNow = enableNow.filter((u) => u === UNIT.path);
-      const containersNow = enableNow.filter((u) => u !== UNIT.path);
-      await systemctlEnable(host.run, program, upgradeNow, { now: true });
-      await systemctlEnable(host.run, program, enableBoot, { now: false });
-      await systemctlEnable(host.run, program, containersNow, { now: true, noBlock: true });
-      actions.push(`enable --now ${upgradeNow.join(" ")}`, `enable ${enableBoot.join(" ")}`);
-      if (containersNow.length) actions.push(`enable --now --no-block ${containersNow.join(" ")}`);
-      if (changed.some((p) => p.path === join(UNIT_DIR, UNIT.path) && p.action === "update")) {
-        await host.systemd.restart([UNIT.path], 30_000);
-        actions.push(`restart ${UNIT.path}`);
-      }
-      for (const p of changed) {
-        const name = p.path.slice(UNIT_DIR.length + 1);
-        if (p.action === "update" && containersNow.includes(name)) {
-          ctx.log.warn(
-            `${name} changed: restart it to apply (not done: it interrupts the service)`,
-          );
-        }
-      }
+      const unitNames = (list: PlannedFile[]) =>
+        list.filter((p) => p.kind === "unit").map((p) => p.path.slice(UNIT_DIR.length + 1));
+      const result = await activateUnits(run, config.commands.systemctl, {
+        unitsChanged: unitNames(changed).length > 0,
+        enableNow,
+        enableBoot,
+        updated: unitNames(changed.filter((p) => p.action === "update")),
+      });
+      actions = result.calls.map((c) => c.join(" "));
       for (const a of actions) ctx.log.info(`systemctl ${a}`);
+      for (const name of result.restartNeeded) {
+        ctx.log.warn(`${name} changed: restart it to apply (not done: it interrupts the service)`);
+      }
     }
     const human = changed.length
       ? `installed: ${changed.length} file(s) changed${staging ? ` under ${root}` : ""}`
@@ -215,7 +201,7 @@ line, 3 bad config.`,
       root,
       changed: changed.length,
       files: summary(planned),
-      systemctl: staging ? null : actions,
+      systemctl: actions,
       manifest: mPath,
     });
     return EXIT.OK;

@@ -9,10 +9,10 @@ import { join, resolve } from "node:path";
 import { type CommandSpec, parseCommandArgs, printResult } from "../lib/cli.ts";
 import { EXIT } from "../lib/exit_codes.ts";
 import { assertRegularOrMissing } from "../lib/files.ts";
-import { realHost } from "../lib/host.ts";
+import { run } from "../lib/exec.ts";
 import { manifestPath, readManifest, sha256Hex } from "../lib/install_manifest.ts";
 import { loadTargetConfig } from "../lib/installer.ts";
-import { UNIT } from "../lib/units.ts";
+import { deactivateUnits, reloadAfterRemoval } from "../lib/unit_activation.ts";
 
 /** What happened to one manifest entry. */
 interface Outcome {
@@ -59,13 +59,8 @@ Exit codes: 0 done (or nothing installed), 1 failed, 2 bad command line,
       });
       return EXIT.OK;
     }
-    // The path unit first, so that no upgrade starts while the rest goes.
-    const enabled = [...manifest.enabled].sort((a, b) =>
-      Number(b === UNIT.path) - Number(a === UNIT.path)
-    );
-    const host = staging ? null : realHost(config, ctx.log);
-    if (host && !dryRun) await host.systemd.disableNow(enabled);
-
+    const systemctl = config.commands.systemctl;
+    const calls = staging || dryRun ? [] : await deactivateUnits(run, systemctl, manifest.enabled);
     const outcomes: Outcome[] = [];
     for (const f of manifest.files) {
       const full = join(root, f.path);
@@ -89,7 +84,7 @@ Exit codes: 0 done (or nothing installed), 1 failed, 2 bad command line,
       await Deno.remove(mPath);
       await removeIfEmpty(join(root, config.stateDir, "install-backup"));
       for (const dir of [...manifest.dirs].reverse()) await removeIfEmpty(join(root, dir));
-      if (host) await host.systemd.daemonReload();
+      if (!staging) calls.push(...await reloadAfterRemoval(run, systemctl));
     }
     if (!ctx.global.json) {
       for (const o of outcomes) {
@@ -101,7 +96,7 @@ Exit codes: 0 done (or nothing installed), 1 failed, 2 bad command line,
       ctx,
       `${dryRun ? "dry run: would uninstall" : "uninstalled"}: ${removed.length} file(s); ` +
         `data in ${config.dataDir} untouched`,
-      { root, dryRun, disabled: host ? enabled : [], files: outcomes, manifest: mPath },
+      { root, dryRun, systemctl: calls.map((c) => c.join(" ")), files: outcomes, manifest: mPath },
     );
     return EXIT.OK;
   },

@@ -8,7 +8,6 @@ import { dirname, join } from "node:path";
 import { formatDiff } from "./line_diff.ts";
 import { assertRegularOrMissing, writeFileAtomic } from "./files.ts";
 import { type ManifestFile, sha256Hex } from "./install_manifest.ts";
-import { runChecked, type Runner } from "./exec.ts";
 import { type Config, configPath, defaultConfig, parseConfig } from "./config.ts";
 import { ConfigError, errorMessage } from "./errors.ts";
 
@@ -111,28 +110,6 @@ export async function applyFile(
   await writeFileAtomic(join(root, file.path), file.bytes, { mode: file.mode });
   if (file.action === "update") await Deno.chmod(join(root, file.path), file.mode);
   return saved;
-}
-
-/** Options for `systemctlEnable`. */
-export interface EnableOptions {
-  /** Start them too (`--now`). */
-  now: boolean;
-  /** Do not wait for the start jobs (`--no-block`): a first image pull can take minutes. */
-  noBlock?: boolean;
-}
-
-/** `systemctl enable [--now] [--no-block] units…` through `runner`. */
-export async function systemctlEnable(
-  runner: Runner,
-  program: string,
-  units: string[],
-  options: EnableOptions,
-): Promise<void> {
-  if (units.length === 0) return;
-  const argv = [program, "enable"];
-  if (options.now) argv.push("--now");
-  if (options.noBlock) argv.push("--no-block");
-  await runChecked(runner, [...argv, ...units], { timeoutMs: 120_000 });
 }
 
 /**
