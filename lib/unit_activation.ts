@@ -6,6 +6,7 @@
  * changed; on uninstall, disable and stop (the path unit first) and reload.
  */
 import { runChecked, type Runner } from "./exec.ts";
+import { Systemd } from "./systemd.ts";
 import { UNIT } from "./units.ts";
 
 /** What changed and what to enable, decided by `install`. */
@@ -34,18 +35,34 @@ export async function activateUnits(
   systemctl: string,
   plan: ActivationPlan,
 ): Promise<ActivationResult> {
+  // The Systemd adapter has no plain `enable` or `--no-block`; those go through the runner.
+  const systemd = new Systemd(runner, systemctl);
   const calls: string[][] = [];
-  const call = async (args: string[], timeoutMs = 120_000) => {
-    calls.push(args);
-    await runChecked(runner, [systemctl, ...args], { timeoutMs });
+  const raw = async (args: string[]) => {
+    await runChecked(runner, [systemctl, ...args], { timeoutMs: 120_000 });
   };
-  if (plan.unitsChanged) await call(["daemon-reload"]);
+  if (plan.unitsChanged) {
+    calls.push(["daemon-reload"]);
+    await systemd.daemonReload();
+  }
   const pathNow = plan.enableNow.filter((u) => u === UNIT.path);
   const containersNow = plan.enableNow.filter((u) => u !== UNIT.path);
-  if (pathNow.length) await call(["enable", "--now", ...pathNow]);
-  if (plan.enableBoot.length) await call(["enable", ...plan.enableBoot]);
-  if (containersNow.length) await call(["enable", "--now", "--no-block", ...containersNow]);
-  if (plan.updated.includes(UNIT.path)) await call(["restart", UNIT.path], 30_000);
+  if (pathNow.length) {
+    calls.push(["enable", "--now", ...pathNow]);
+    await systemd.enableNow(pathNow);
+  }
+  if (plan.enableBoot.length) {
+    calls.push(["enable", ...plan.enableBoot]);
+    await raw(["enable", ...plan.enableBoot]);
+  }
+  if (containersNow.length) {
+    calls.push(["enable", "--now", "--no-block", ...containersNow]);
+    await raw(["enable", "--now", "--no-block", ...containersNow]);
+  }
+  if (plan.updated.includes(UNIT.path)) {
+    calls.push(["restart", UNIT.path]);
+    await systemd.restart([UNIT.path], 30_000);
+  }
   return { calls, restartNeeded: plan.updated.filter((u) => containersNow.includes(u)) };
 }
 
@@ -61,13 +78,13 @@ export async function deactivateUnits(
 ): Promise<string[][]> {
   if (enabled.length === 0) return [];
   const ordered = [...enabled].sort((a, b) => Number(b === UNIT.path) - Number(a === UNIT.path));
+  await new Systemd(runner, systemctl).disableNow(ordered);
   const args = ["disable", "--now", ...ordered];
-  await runner([systemctl, ...args], { timeoutMs: 120_000 });
   return [args];
 }
 
 /** `systemctl daemon-reload` after unit files were removed. */
 export async function reloadAfterRemoval(runner: Runner, systemctl: string): Promise<string[][]> {
-  await runChecked(runner, [systemctl, "daemon-reload"], { timeoutMs: 60_000 });
+  await new Systemd(runner, systemctl).daemonReload();
   return [["daemon-reload"]];
 }
