@@ -127,10 +127,11 @@ async function buildBase(podman: { argv: string[]; env: Record<string, string> }
 }
 
 /**
- * Builds the base image and every release (layers are cached, so a rebuild
- * takes a few seconds). Needs `/bin/busybox` from Debian's busybox-static.
+ * Builds the base image and every release, unless they are there and their
+ * sources unchanged; returns the hash of those sources. Needs `/bin/busybox`
+ * from Debian's busybox-static.
  */
-export async function buildReleases(log: (line: string) => void): Promise<void> {
+export async function buildReleases(log: (line: string) => void): Promise<string> {
   const podman = await buildPodman();
   const started = Date.now();
   const stampPath = join(labCacheDir(), "podman", "releases.stamp");
@@ -145,7 +146,7 @@ export async function buildReleases(log: (line: string) => void): Promise<void> 
     const names = new Set(have.stdout.split("\n"));
     if (wanted.every((w) => names.has(w))) {
       log(`fake release images up to date (${wanted.length})`);
-      return;
+      return stamp;
     }
   }
   await Deno.remove(stampPath).catch(() => {});
@@ -188,6 +189,7 @@ export async function buildReleases(log: (line: string) => void): Promise<void> 
   await checkDistinct(podman, wanted);
   await Deno.writeTextFile(stampPath, stamp);
   log(`built ${wanted.length} fake release images in ${Date.now() - started} ms`);
+  return stamp;
 }
 
 /** Fails unless every release image is a different image (a build cache once mixed them up). */

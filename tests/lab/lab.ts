@@ -14,7 +14,7 @@
  */
 import { join } from "node:path";
 import { run, type RunResult } from "../../lib/exec.ts";
-import { buildReleases, pushReleases } from "./images.ts";
+import { buildReleases, pushReleases, RELEASES } from "./images.ts";
 import { BackgroundProcess, waitFor } from "./procs.ts";
 import { ensureRootfs, labCacheDir, REPO_ROOT } from "./rootfs.ts";
 
@@ -49,6 +49,31 @@ export interface TeardownReport {
   /** Processes the lab started that had to be SIGKILLed. */
   killed: string[];
 }
+
+/**
+ * The watchdog: a shell loop that outlives the lab's process if that process
+ * dies without tearing down (SIGINT under `deno test` exits at once, SIGKILL,
+ * a crash). It waits for the lab process to be gone, then ends the PIDs listed
+ * in the pids file (`TERM pid`: SIGTERM first; `KILL pid`: only SIGKILL, for
+ * the host's systemd, which re-executes itself on SIGTERM), and removes the
+ * run dir. A normal teardown empties the file and stops the watchdog.
+ */
+const WATCHDOG = `
+parent=$1; file=$2; dir=$3
+while kill -0 "$parent" 2>/dev/null; do sleep 0.5; done
+[ -s "$file" ] || exit 0
+for p in $(sed -n 's/^TERM //p' "$file"); do kill -TERM "$p" 2>/dev/null; done
+i=0
+while [ $i -lt 60 ]; do
+  alive=0
+  for p in $(sed -n 's/^TERM //p' "$file"); do kill -0 "$p" 2>/dev/null && alive=1; done
+  [ $alive = 0 ] && break
+  sleep 0.5; i=$((i+1))
+done
+for p in $(cut -d' ' -f2 "$file"); do kill -KILL "$p" 2>/dev/null; done
+sleep 1
+rm -rf --one-file-system "$dir"
+`;
 
 const HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -85,6 +110,7 @@ export class Lab {
   #nspawn: BackgroundProcess | null = null;
   #rootfs = "";
   #signalHandler: (() => void) | null = null;
+  #watchdog: Deno.ChildProcess | null = null;
   #tornDown = false;
 
   private constructor(options: LabOptions, runDir: string) {
@@ -103,9 +129,22 @@ export class Lab {
     try {
       await lab.#boot();
       if (options.releases ?? true) {
-        await buildReleases(lab.#log);
+        const stamp = await buildReleases(lab.#log);
+        // The registry's storage after the pushes is cached by the images' hash: pushing
+        // 44 tags takes 10-20 s, copying the result 0.1 s.
+        const cached = join(labCacheDir(), "registry", stamp.slice(0, 16));
+        const fresh = !(await Deno.stat(`${cached}.ok`).then(() => true, () => false));
+        if (!fresh) await run(["cp", "-a", cached, join(lab.runDir, "registry")]);
         await lab.startRegistry();
-        await pushReleases({ registry: lab.registry, netns: lab.netnsArgv(), log: lab.#log });
+        if (fresh) {
+          await pushReleases({ registry: lab.registry, netns: lab.netnsArgv(), log: lab.#log });
+          await Deno.remove(join(labCacheDir(), "registry"), { recursive: true }).catch(() => {});
+          await Deno.mkdir(join(labCacheDir(), "registry"), { recursive: true });
+          await run(["cp", "-a", join(lab.runDir, "registry"), cached]);
+          await Deno.writeTextFile(`${cached}.ok`, "");
+        } else {
+          lab.#log(`registry storage with the ${RELEASES.length} releases copied from the cache`);
+        }
       }
       return lab;
     } catch (err) {
@@ -120,6 +159,7 @@ export class Lab {
   }
 
   async #boot(): Promise<void> {
+    this.#startWatchdog();
     this.#rootfs = await ensureRootfs(this.#log);
     const files = join(this.runDir, "files");
     const src = join(this.runDir, "src");
@@ -134,7 +174,8 @@ export class Lab {
       join(files, "registries.conf.d", "50-grapheon-lab.conf"),
       `# The lab registry is plain HTTP on loopback.\n[[registry]]\nlocation = "${this.registry}"\ninsecure = true\n`,
     );
-    await copySource(REPO_ROOT, src);
+    // GRAPHEON_LAB_SRC: test another checkout (a branch, a patched copy) than this one.
+    await copySource(Deno.env.get("GRAPHEON_LAB_SRC") ?? REPO_ROOT, src);
     const binds = [
       `--bind-ro=${join(files, "containers.conf")}:/etc/containers/containers.conf`,
       `--bind-ro=${join(files, "registries.conf.d")}:/etc/containers/registries.conf.d`,
@@ -157,12 +198,14 @@ export class Lab {
       ...(this.privateNetwork ? ["--private-network"] : []),
       ...binds,
     ], { logPath: join(this.runDir, "logs", "nspawn.log") });
+    this.#guard(this.#nspawn.pid, "TERM");
     this.#installSignalHandler();
     const nspawn = this.#nspawn;
     this.leader = await waitFor("systemd to start inside the host", async () => {
       if (nspawn.status) throw new Error(`systemd-nspawn exited: ${await nspawn.logTail()}`);
       return await systemdChild(nspawn.pid);
     }, { timeoutMs: 30_000, intervalMs: 50 });
+    this.#guard(this.leader, "KILL");
     // systemctl fails until PID 1 has its private socket: retry until it answers.
     const booted = await waitFor("the host to finish booting", async () => {
       const state = await this.exec(["systemctl", "is-system-running", "--wait"], {
@@ -180,6 +223,26 @@ export class Lab {
     this.#log(
       `host ${this.name} booted (systemd pid ${this.leader}) in ${Date.now() - started} ms`,
     );
+  }
+
+  #pidsFile(): string {
+    return join(this.runDir, "pids");
+  }
+
+  #startWatchdog(): void {
+    Deno.writeTextFileSync(this.#pidsFile(), "");
+    this.#watchdog = new Deno.Command("/bin/sh", {
+      args: ["-c", WATCHDOG, "lab-watchdog", String(Deno.pid), this.#pidsFile(), this.runDir],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    this.#watchdog.unref();
+  }
+
+  /** Records a PID for the watchdog (`TERM` then `KILL`, or `KILL` only). */
+  #guard(pid: number, how: "TERM" | "KILL"): void {
+    Deno.writeTextFileSync(this.#pidsFile(), `${how} ${pid}\n`, { append: true });
   }
 
   #installSignalHandler(): void {
@@ -263,13 +326,14 @@ export class Lab {
       logPath: join(this.runDir, "logs", `${label}.log`),
     });
     this.#procs.push(proc);
+    this.#guard(proc.pid, "TERM");
     return proc;
   }
 
   /** Starts `docker-registry` on 127.0.0.1 of the host's network and waits until it answers. */
   async startRegistry(): Promise<void> {
     const dir = join(this.runDir, "registry");
-    await Deno.mkdir(dir);
+    await Deno.mkdir(dir, { recursive: true });
     const config = join(this.runDir, "files", "registry.yml");
     await Deno.writeTextFile(
       config,
@@ -314,6 +378,13 @@ export class Lab {
           Deno.kill(this.leader, "SIGKILL");
         } catch { /* gone */ }
       }
+    }
+    if (this.#watchdog) {
+      await Deno.writeTextFile(this.#pidsFile(), "").catch(() => {});
+      try {
+        this.#watchdog.kill("SIGKILL");
+      } catch { /* gone */ }
+      await this.#watchdog.status;
     }
     if (this.#signalHandler) {
       Deno.removeSignalListener("SIGINT", this.#signalHandler);

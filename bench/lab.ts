@@ -1,0 +1,132 @@
+/**
+ * Lab figures: a real systemd host with Podman and the lab registry
+ * (tests/lab/), the tool installed by its installer, upgrades requested the
+ * way the app requests them. A prober outside the host hits the backend's
+ * health every 50 ms; from its record: the app's downtime during a good
+ * upgrade, the downtime a bad release causes (with the canary, and without it,
+ * when the tool must roll back), the time from the request written to status
+ * `completed`, and the tool's peak memory (VmHWM of its process). Needs root
+ * and Linux; elsewhere every row is NOT RUN with the reason.
+ */
+import { join } from "node:path";
+import type { BenchContext, BenchRow } from "./stats.ts";
+import { BAD_VERSIONS, GOOD_VERSIONS } from "../tests/lab/images.ts";
+import { Lab } from "../tests/lab/lab.ts";
+import { ToolMemorySampler } from "../tests/lab/memory.ts";
+import { labUnavailableReason } from "../tests/lab/preflight.ts";
+import { downtime, parseProbes } from "../tests/lab/prober.ts";
+import { sleep } from "../tests/lab/procs.ts";
+import {
+  currentJobId,
+  HEALTH_URL,
+  installTool,
+  requestUpgradeViaApp,
+  waitForOutcome,
+  writeToolConfig,
+} from "../tests/lab/tool.ts";
+
+const ROWS = [
+  "lab: good upgrade, app downtime",
+  "lab: good upgrade, request → completed",
+  "lab: bad release, downtime (canary)",
+  "lab: bad release, downtime (no canary: rollback)",
+  "lab: tool peak memory (upgrade)",
+];
+const GOOD_RUNS = 5;
+const PROBE_MS = 50;
+/** After a job ends, keep probing this long so that a late outage is counted. */
+const SETTLE_MS = 1500;
+
+interface Job {
+  requestedAt: number;
+  endedAt: number;
+  status: Record<string, unknown>;
+  peakMb: number | null;
+}
+
+async function runJob(lab: Lab, version: string, memory: ToolMemorySampler): Promise<Job> {
+  const before = await currentJobId(lab);
+  memory.takePeakMb();
+  const requestedAt = Date.now();
+  await requestUpgradeViaApp(lab, version);
+  const status = await waitForOutcome(lab, { toVersion: version, afterJobId: before });
+  const endedAt = Date.parse(String(status.updated_at));
+  await sleep(SETTLE_MS);
+  return { requestedAt, endedAt, status, peakMb: memory.takePeakMb() };
+}
+
+/** The lab bench (see the module doc). */
+export async function bench(ctx: BenchContext): Promise<BenchRow[]> {
+  const reason = labUnavailableReason();
+  if (reason) return ROWS.map((name) => ({ kind: "not_run", name, reason }));
+  const lab = await Lab.boot({ name: "grapheon-lab-bench", log: ctx.progress });
+  const memory = new ToolMemorySampler();
+  try {
+    await installTool(lab);
+    const out = join(lab.runDir, "probes.jsonl");
+    const prober = await lab.spawnInNetns("prober", [
+      Deno.execPath(),
+      "run",
+      "-A",
+      join(ctx.repoRoot, "tests/lab/prober.ts"),
+      HEALTH_URL,
+      String(PROBE_MS),
+      out,
+    ]);
+    memory.start();
+    await sleep(1000);
+    const good: Job[] = [];
+    for (const version of GOOD_VERSIONS.slice(0, GOOD_RUNS)) {
+      const job = await runJob(lab, version, memory);
+      if (job.status.status !== "completed") {
+        throw new Error(`upgrade to ${version} ended ${job.status.status}: ${job.status.message}`);
+      }
+      ctx.progress(`good upgrade to ${version}: ${job.endedAt - job.requestedAt} ms`);
+      good.push(job);
+    }
+    const bad = Object.values(BAD_VERSIONS);
+    const badCanary: Job[] = [];
+    for (const version of bad) badCanary.push(await runJob(lab, version, memory));
+    await writeToolConfig(lab, { canary: { enabled: false } });
+    const badRollback: Job[] = [];
+    for (const version of bad) {
+      const job = await runJob(lab, version, memory);
+      if (job.status.rolled_back !== true) {
+        throw new Error(
+          `bad release ${version} without canary was not rolled back: ${job.status.message}`,
+        );
+      }
+      badRollback.push(job);
+    }
+    memory.stop();
+    await prober.stop();
+    const probes = parseProbes(await Deno.readTextFile(out));
+    const down = (jobs: Job[]) =>
+      jobs.map((j) => downtime(probes, j.requestedAt, j.endedAt + SETTLE_MS));
+    const peaks = [...good, ...badCanary, ...badRollback].map((j) => j.peakMb)
+      .filter((m): m is number => m !== null);
+    const notes = `prober every ${PROBE_MS} ms from outside the host (${probes.length} probes)`;
+    return [
+      { kind: "samples", unit: "ms", name: ROWS[0], samples: down(good), note: notes },
+      {
+        kind: "samples",
+        unit: "ms",
+        name: ROWS[1],
+        samples: good.map((j) => j.endedAt - j.requestedAt),
+        note: "app request written → upgrade-status.json completed (its updated_at)",
+      },
+      { kind: "samples", unit: "ms", name: ROWS[2], samples: down(badCanary) },
+      { kind: "samples", unit: "ms", name: ROWS[3], samples: down(badRollback) },
+      {
+        kind: "samples",
+        unit: "MB",
+        name: ROWS[4],
+        samples: peaks,
+        note: "VmHWM of the tool's process (deno running main.ts) per job",
+      },
+    ];
+  } finally {
+    memory.stop();
+    await lab.teardown();
+  }
+}
