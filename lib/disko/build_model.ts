@@ -36,6 +36,15 @@ function addMount(
   });
 }
 
+/**
+ * The identity of the device node under a mount: its path without the
+ * `content` links, so that wrapping a filesystem in LUKS keeps its identity
+ * (that change is classified on its own) and moving a mountpoint does not.
+ */
+function nodeIdentity(path: FieldPath): string {
+  return path.filter((s) => s !== "content").join(".");
+}
+
 /** Collects mounts, references and unknown nodes below a content node. */
 function walkContent(
   walk: Walk,
@@ -48,7 +57,7 @@ function walkContent(
 ): void {
   const { content, path, partitionLabel, direct = false } = node;
   if (!content) return;
-  const backing = showPath(path);
+  const backing = nodeIdentity(path);
   switch (content.type) {
     case "filesystem":
       if (content.mountpoint != null) {
@@ -83,7 +92,7 @@ function walkContent(
           path: [...svPath, "mountpoint"],
           fsType: "btrfs",
           options: sv.mountOptions,
-          backing: showPath(svPath),
+          backing: nodeIdentity(svPath),
           partitionLabel,
           direct,
         });

@@ -262,10 +262,28 @@ function compareZfs(out: ChangeSink, a: LayoutModel, b: LayoutModel): void {
   });
 }
 
+/** A mountpoint that another node provides now: its old data is no longer there. */
+function compareMountOwners(out: ChangeSink, a: LayoutModel, b: LayoutModel): void {
+  const before = new Map(a.mounts.map((m) => [m.mountpoint, m]));
+  for (const m of b.mounts) {
+    const o = before.get(m.mountpoint);
+    if (!o || o.backing === m.backing) continue;
+    out.add({
+      path: m.path,
+      change: `${m.mountpoint}: ${o.backing} (${o.fsType}) → ${m.backing} (${m.fsType})`,
+      class: "destructive",
+      why: m.persistent
+        ? `mounted elsewhere: ${m.mountpoint} now shows another device's data, not what is there today`
+        : `${m.mountpoint} becomes a ${m.fsType}: what is stored there today is not mounted after the next boot`,
+    });
+  }
+}
+
 /** Classifies every change from `a` (old) to `b` (new), worst first. */
 export function diffLayouts(a: LayoutModel, b: LayoutModel): Change[] {
   const out = new ChangeSink();
   compareDisks(out, a, b);
+  compareMountOwners(out, a, b);
   compareKeyed(out, {
     path: ["nodev"],
     from: a.devices.nodev ?? {},

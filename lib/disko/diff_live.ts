@@ -159,6 +159,22 @@ export function diffLive(
         class: "destructive",
         why: `mounted elsewhere: ${m.mountpoint} gets another partition's data`,
       });
+    } else if (live && live.fstype !== m.fsType && !(m.direct && pm?.found)) {
+      out.add({
+        path: m.path,
+        change: `${m.mountpoint}: ${live.fstype} → ${m.fsType}`,
+        ...(m.persistent
+          ? {
+            class: "not-applied",
+            why:
+              `${m.mountpoint} is ${live.fstype} today; disko does not reformat, so the mount expects a filesystem that is not there`,
+          }
+          : {
+            class: "destructive",
+            why:
+              `${m.mountpoint} becomes a ${m.fsType}: what is stored there today is not mounted after the next boot`,
+          }),
+      });
     } else if (!live && m.persistent && snap.mounts.length) {
       out.add({
         path: m.path,

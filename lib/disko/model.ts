@@ -80,7 +80,7 @@ export interface MountModel {
   fsType: string;
   /** Mount options (default `defaults`). */
   options: readonly string[];
-  /** Field path of the node whose data is mounted (identity for the diff). */
+  /** Identity of the node whose data is mounted (its path without `content` links). */
   backing: string;
   /** The GPT partition label when the mount sits on a partition (directly or through layers). */
   partitionLabel?: string;

@@ -228,3 +228,28 @@ Deno.test("mixed changes: exit code is the worst class", () => {
   assert.deepEqual(changes.map((c) => c.class), ["not-applied", "safe"]);
   assert.equal(diffExitCode(changes), EXIT.NOT_APPLIED);
 });
+
+Deno.test("destructive: / becomes a tmpfs, the old root partition moves to /persistent", () => {
+  const changes = diffOf("simple_efi", (j) => {
+    j.disk.main.content.partitions.root.content.mountpoint = "/persistent";
+    j.nodev = { "/": { fsType: "tmpfs", mountOptions: ["mode=755"] } };
+  });
+  const byPath = Object.fromEntries(changes.map((c) => [`${c.class} ${c.path}`, c]));
+  assert.match(byPath["destructive nodev./"].why, /becomes a tmpfs/);
+  assert.match(
+    byPath["destructive disk.main.content.partitions.root.content.mountpoint"].why,
+    /mounted elsewhere/,
+  );
+  assert.equal(byPath["safe nodev./"].change, "added");
+  assert.equal(diffExitCode(changes), EXIT.DESTRUCTIVE);
+});
+
+Deno.test("wrapping a filesystem in LUKS keeps its mount identity (one destructive change, not two)", () => {
+  const changes = diffOf("simple_efi", (j) => {
+    const root = j.disk.main.content.partitions.root;
+    root.content = { type: "luks", name: "cryptroot", content: root.content };
+  });
+  assert.deepEqual(changes.map((c) => [c.class, c.path]), [
+    ["destructive", "disk.main.content.partitions.root.content"],
+  ]);
+});

@@ -197,3 +197,14 @@ Deno.test("every --live rule is produced by one of the recorded machines", () =>
   const live = Object.keys(RULES).filter((r) => r.startsWith("live-"));
   assert.deepEqual(live.filter((r) => !seen.has(r)), []);
 });
+
+Deno.test("diff --live: a persistent / that the layout makes a tmpfs is destructive", () => {
+  const model = modelOf(layoutJson("vps_tmpfs_root"));
+  const snap = snapshot("vps_lsblk.json", "vps_findmnt.json");
+  const root = snap.mounts.find((m) => m.target === "/")!;
+  Object.assign(root, { fstype: "ext4", source: "/dev/sda3" });
+  const changes = diffLive({ model, snap, match: matchLive({ model, snap, resolve: noResolve }) });
+  assert.deepEqual(changes.map((c) => [c.class, c.path, c.change]), [
+    ["destructive", "nodev./", "/: ext4 → tmpfs"],
+  ]);
+});
