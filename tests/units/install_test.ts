@@ -297,3 +297,26 @@ Deno.test("the installed launcher runs the checkout", async () => {
     assert.match(r.stdout, /^grapheon-tool \d+\.\d+\.\d+/);
   });
 });
+
+const canUnshare = Deno.uid() === 0 &&
+  (await run(["unshare", "-m", "true"], { timeoutMs: 10_000 }).catch(() => null))?.code === 0;
+
+Deno.test({
+  name: "the launcher runs with its Deno cache read-only (as under ProtectHome=read-only)",
+  ignore: !canUnshare,
+  async fn() {
+    await withRoot(async (root) => {
+      await installJson(root);
+      const launcher = join(root, "opt/grapheon/bin/grapheon-tool");
+      const denoDir = /^DENO_DIR='([^']+)'$/m.exec(await Deno.readTextFile(launcher))?.[1];
+      assert.ok(denoDir, "launcher sets DENO_DIR");
+      const script = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && ' +
+        '! touch "$1/.grapheon-ro-probe" 2>/dev/null && exec "$2" --version';
+      const r = await run(["unshare", "-m", "sh", "-c", script, "sh", denoDir, launcher], {
+        timeoutMs: 60_000,
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^grapheon-tool /);
+    });
+  },
+});
