@@ -151,3 +151,37 @@ Deno.test("cli: rules lists every rule; --help documents the exit codes", async 
   const help = await runCli(["disko", "--help"]);
   assert.match(help.stdout, /10 worst change is destructive/);
 });
+
+const HAVE_NIX = await new Deno.Command("nix-instantiate", {
+  args: ["--version"],
+  stdout: "null",
+  stderr: "null",
+})
+  .output().then((o) => o.success, () => false);
+
+Deno.test({
+  name: "cli: a .nix layout is evaluated with the programs from config.commands",
+  ignore: !HAVE_NIX && Deno.env.get("CI") !== "true",
+  fn: async () => {
+    const direct = await runCli(["disko", "check", f("vps_tmpfs_root.nix"), "--json"]);
+    assert.equal(direct.code, 0, direct.stderr);
+    assert.equal(JSON.parse(direct.stdout).counts.warning, 1);
+    const config = JSON.stringify({
+      commands: { nixInstantiate: "grapheon-test-no-such-nix-instantiate" },
+    });
+    await withTemp("config.json", config, async (path) => {
+      const viaNix = await runCli(["--config", path, "disko", "check", f("vps_tmpfs_root.nix")]);
+      assert.equal(viaNix.code, 0, viaNix.stderr);
+      const neither = JSON.stringify({
+        commands: { nixInstantiate: "grapheon-test-none", nix: "grapheon-test-none" },
+      });
+      await Deno.writeTextFile(path, neither);
+      const none = await runCli(["--config", path, "disko", "check", f("vps_tmpfs_root.nix")]);
+      assert.equal(none.code, 4);
+      assert.match(
+        none.stderr,
+        /vps_tmpfs_root\.nix: is a Nix file but neither grapheon-test-none nor grapheon-test-none/,
+      );
+    });
+  },
+});
