@@ -31,7 +31,14 @@ export function runRef(host: Host, which: "backend" | "frontend"): string {
   return `${host.config[which].image}:${host.config.runTag}`;
 }
 
-/** Polls the container until it runs `imageId`, or throws after the restart timeout. */
+/** How long a container on the right image may stay stopped before it counts as crashed. */
+const EXITED_GRACE_MS = 3000;
+
+/**
+ * Polls the container until it runs `imageId`, or throws: after the restart
+ * timeout, or as soon as the right image has stayed stopped for the grace
+ * period (a release that crashes at start should not hold the host for minutes).
+ */
 async function waitForContainer(
   host: Host,
   which: "backend" | "frontend",
@@ -40,6 +47,8 @@ async function waitForContainer(
   const { container } = host.config[which];
   const deadline = host.clock.monotonic() + ms(host.config.timeouts.restart);
   let seen = "no container";
+  let stoppedSince: number | null = null;
+  let pause = 25;
   while (host.clock.monotonic() < deadline) {
     const c = await host.podman.inspectContainer(container).catch((e) => {
       seen = errorMessage(e);
@@ -47,11 +56,19 @@ async function waitForContainer(
     });
     if (c) {
       if (c.Image === imageId && c.State.Running) return;
-      seen = c.Image === imageId
-        ? `container ${container} is ${c.State.Status}`
-        : `container ${container} runs image ${c.Image.slice(0, 12)}, not ${imageId.slice(0, 12)}`;
+      if (c.Image === imageId) {
+        stoppedSince ??= host.clock.monotonic();
+        seen = `container ${container} is ${c.State.Status}`;
+        if (host.clock.monotonic() - stoppedSince >= EXITED_GRACE_MS) break;
+      } else {
+        stoppedSince = null;
+        seen = `container ${container} runs image ${c.Image.slice(0, 12)}, not ${
+          imageId.slice(0, 12)
+        }`;
+      }
     }
-    await host.clock.sleep(200);
+    await host.clock.sleep(pause);
+    pause = Math.min(pause * 2, 250);
   }
   throw new ToolError(`${which} did not come up on image ${imageId.slice(0, 12)}: ${seen}`);
 }
