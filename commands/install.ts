@@ -25,7 +25,6 @@ import {
 } from "../lib/install_manifest.ts";
 import { currentToolSource } from "../lib/install_source.ts";
 import {
-  applyFile,
   backupPath,
   type DesiredFile,
   ensureDirs,
@@ -34,6 +33,8 @@ import {
   type PlannedFile,
   readCurrent,
   resolveProgram,
+  saveForeign,
+  writePlanned,
 } from "../lib/installer.ts";
 import { activateUnits } from "../lib/unit_activation.ts";
 import { loadTemplates, renderUnits } from "../lib/units.ts";
@@ -158,11 +159,12 @@ line, 3 bad config.`,
       return EXIT.OK;
     }
 
+    // Foreign files are saved and the manifest written before any file is replaced, so
+    // that an install cut short leaves nothing uninstall does not know about.
     const manifest: Manifest = structuredClone(previous);
     for (const p of planned) {
       for (const dir of await ensureDirs(root, dirname(p.path))) addOnce(manifest.dirs, dir);
-      const backup = await applyFile(root, p, backupPath(config.stateDir, p.path));
-      record(manifest, p, backup);
+      record(manifest, p, await saveForeign(root, p, backupPath(config.stateDir, p.path)));
     }
     await ensureDirs(root, config.dataDir);
     await ensureDirs(root, config.stateDir, 0o700);
@@ -176,6 +178,7 @@ line, 3 bad config.`,
         updatedAt: new Date().toISOString(),
       });
     }
+    for (const p of planned) await writePlanned(root, p);
 
     let actions: string[] | null = null;
     if (!staging) {

@@ -91,25 +91,26 @@ export function backupPath(stateDir: string, path: string): string {
 }
 
 /**
- * Writes a planned `create`/`update` under `root`. A file being replaced that
- * no earlier install wrote is first saved to `backup` (a host path) so that
- * uninstall can put it back. Returns the backup path used, if any.
+ * Saves the current file of a planned `update` that no earlier install wrote to
+ * `backup` (a host path) under `root`, so that uninstall can put it back.
+ * Returns the backup path, or undefined when there is nothing to save.
  */
-export async function applyFile(
+export async function saveForeign(
   root: string,
   file: PlannedFile,
   backup: string,
 ): Promise<string | undefined> {
-  if (file.action !== "create" && file.action !== "update") return undefined;
-  let saved: string | undefined;
-  if (file.action === "update" && !file.owned) {
-    await ensureDirs(root, dirname(backup), 0o700);
-    await Deno.copyFile(join(root, file.path), join(root, backup));
-    saved = backup;
-  }
+  if (file.action !== "update" || file.owned) return undefined;
+  await ensureDirs(root, dirname(backup), 0o700);
+  await Deno.copyFile(join(root, file.path), join(root, backup));
+  return backup;
+}
+
+/** Writes a planned `create`/`update` under `root` atomically, with its mode. */
+export async function writePlanned(root: string, file: PlannedFile): Promise<void> {
+  if (file.action !== "create" && file.action !== "update") return;
   await writeFileAtomic(join(root, file.path), file.bytes, { mode: file.mode });
   if (file.action === "update") await Deno.chmod(join(root, file.path), file.mode);
-  return saved;
 }
 
 /**
