@@ -72,6 +72,7 @@ export const RULES = {
     severity: "warning",
     what: "an ESP at /boot holds several generations (error under 128M, warning under 500M)",
   },
+  "esp-multiple": { severity: "warning", what: "one EF00 ESP per disk" },
   "esp-umask": { severity: "warning", what: "the ESP is mounted with umask=0077 (or fmask/dmask)" },
   "bios-boot": { severity: "error", what: "an EF02 partition is at least 1M and has no content" },
   "root-missing": { severity: "error", what: "something is mounted at /" },

@@ -140,6 +140,18 @@ export function bootRules(model: LayoutModel): Finding[] {
   }
   let goodEsp = false;
   const misplaced: { p: PartitionModel; fs: EspFs }[] = [];
+  for (const disk of model.disks) {
+    const onDisk = disk.partitions.filter(isEsp);
+    for (const p of onDisk.slice(1)) {
+      out.push(finding("esp-multiple", {
+        path: [...p.path, "type"],
+        message: `${disk.name} has ${onDisk.length} ESPs (${
+          onDisk.map((q) => q.name).join(", ")
+        }); the firmware boots one of them, not necessarily the one the boot loader updates`,
+        fix: `keep one EF00 partition per disk (mirror ESPs across disks, not within one)`,
+      }));
+    }
+  }
   for (const p of esps) {
     const fs = espFilesystem(model, p, out);
     if (!fs) continue;

@@ -269,6 +269,19 @@ const BROKEN: Broken[] = [
     severity: "warning",
   },
   {
+    name: "a second ESP on the same disk",
+    base: "hybrid_bios_efi",
+    mutate: (j) =>
+      j.disk.main.content.partitions.ESP2 = {
+        size: "512M",
+        type: "EF00",
+        content: { type: "filesystem", format: "vfat", mountpoint: "/boot2" },
+      },
+    rule: "esp-multiple",
+    path: `${P("main", "ESP2")}.type`,
+    severity: "warning",
+  },
+  {
     name: "kernel device name",
     base: "simple_efi",
     mutate: (j) => j.disk.main.device = "/dev/nvme0n1",
