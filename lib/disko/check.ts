@@ -7,6 +7,7 @@ import type { LayoutModel } from "./model.ts";
 import { bootRules } from "./rules_boot.ts";
 import { mountRules } from "./rules_mounts.ts";
 import { type DiskSizes, partitionRules } from "./rules_partitions.ts";
+import { referenceRules } from "./rules_refs.ts";
 
 /** Options of a check. */
 export interface CheckOptions {
@@ -20,5 +21,6 @@ export function checkLayout(model: LayoutModel, options: CheckOptions = {}): Fin
     ...partitionRules(model, options.diskSizes ?? new Map()),
     ...bootRules(model),
     ...mountRules(model),
+    ...referenceRules(model),
   ]);
 }

@@ -93,6 +93,10 @@ export const RULES = {
     severity: "error",
     what: "lvm_pv.vg, zfs.pool, mdraid.name name a declared device",
   },
+  "raid-members": {
+    severity: "error",
+    what: "a ZFS mirror/raidz or md RAID has enough members for its level",
+  },
   "unknown-type": { severity: "warning", what: "a type this tool does not check (left unchecked)" },
   "live-disk-missing": { severity: "error", what: "--live: the disk of the layout is present" },
   "live-partition-missing": {

@@ -1,8 +1,7 @@
 /**
  * Mount rules: `/` is mounted, mountpoints are absolute and declared once, a
  * tmpfs root (impermanence) has a persistent /nix, a persistent place for state
- * and a persistent /boot, references between devices resolve, and unknown
- * types are named rather than silently ignored.
+ * and a persistent /boot.
  */
 import { type Finding, finding } from "./findings.ts";
 import type { LayoutModel, MountModel } from "./model.ts";
@@ -104,25 +103,6 @@ function tmpfsRootRules(model: LayoutModel, root: MountModel, out: Finding[]): v
   }
 }
 
-function referenceRules(model: LayoutModel, out: Finding[]): void {
-  for (const ref of model.refs) {
-    if (model.declared[ref.kind].has(ref.name)) continue;
-    out.push(finding("reference-missing", {
-      path: ref.path,
-      message: `"${ref.name}" names no ${ref.kind} declared in disko.devices.${ref.kind}`,
-      fix: `declare disko.devices.${ref.kind}.${ref.name}, or fix the name`,
-    }));
-  }
-  for (const u of model.unknown) {
-    out.push(finding("unknown-type", {
-      path: u.path,
-      message:
-        `type "${u.type}" is not checked by this tool; its partitions, sizes and mounts are not verified`,
-      fix: `check this part of the layout by hand (or file an issue to support "${u.type}")`,
-    }));
-  }
-}
-
 /** Runs the mount rules. */
 export function mountRules(model: LayoutModel): Finding[] {
   const out: Finding[] = [];
@@ -136,6 +116,5 @@ export function mountRules(model: LayoutModel): Finding[] {
         `set mountpoint = "/" on the root filesystem, or add nodev."/" = { fsType = "tmpfs"; mountOptions = [ "size=1G" "mode=755" ]; }`,
     }));
   } else if (!root.persistent) tmpfsRootRules(model, root, out);
-  referenceRules(model, out);
   return out;
 }

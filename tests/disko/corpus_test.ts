@@ -282,6 +282,20 @@ const BROKEN: Broken[] = [
     severity: "warning",
   },
   {
+    name: "a mirror pool with one disk left",
+    base: "zfs_mirror",
+    mutate: (j) => delete j.disk.b,
+    rule: "raid-members",
+    path: "zpool.zroot.mode",
+  },
+  {
+    name: "RAID1 arrays with one member disk left",
+    base: "mdadm_raid1",
+    mutate: (j) => delete j.disk.two,
+    rule: "raid-members",
+    path: "mdadm.raid1.level",
+  },
+  {
     name: "kernel device name",
     base: "simple_efi",
     mutate: (j) => j.disk.main.device = "/dev/nvme0n1",

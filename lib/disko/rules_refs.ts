@@ -1,0 +1,90 @@
+/**
+ * Rules about the links between devices: every `lvm_pv.vg`, `zfs.pool` and
+ * `mdraid.name` names a declared device, a mirror or RAID has enough members
+ * for its level, and types this tool does not know are named rather than
+ * silently ignored.
+ */
+import { type Finding, finding } from "./findings.ts";
+import type { LayoutModel } from "./model.ts";
+
+/** Fewest members a zpool vdev mode needs. */
+const ZPOOL_MIN: Readonly<Record<string, number>> = {
+  mirror: 2,
+  raidz: 2,
+  raidz1: 2,
+  raidz2: 3,
+  raidz3: 4,
+};
+
+/** Fewest members an md RAID level needs. */
+const MD_MIN: Readonly<Record<number, number>> = { 0: 2, 1: 2, 4: 3, 5: 3, 6: 4, 10: 2 };
+
+function referenceMissing(model: LayoutModel, out: Finding[]): void {
+  for (const ref of model.refs) {
+    if (model.declared[ref.kind].has(ref.name)) continue;
+    out.push(finding("reference-missing", {
+      path: ref.path,
+      message: `"${ref.name}" names no ${ref.kind} declared in disko.devices.${ref.kind}`,
+      fix: `declare disko.devices.${ref.kind}.${ref.name}, or fix the name`,
+    }));
+  }
+}
+
+function members(model: LayoutModel, kind: "zpool" | "mdadm", name: string): number {
+  return model.refs.filter((r) => r.kind === kind && r.name === name).length;
+}
+
+function raidMembers(model: LayoutModel, out: Finding[]): void {
+  for (const [key, pool] of Object.entries(model.devices.zpool ?? {})) {
+    const mode = typeof pool.mode === "string" ? pool.mode : null;
+    const need = mode ? ZPOOL_MIN[mode] : undefined;
+    const have = members(model, "zpool", pool.name ?? key);
+    if (need && have < need) {
+      out.push(finding("raid-members", {
+        path: ["zpool", key, "mode"],
+        message: `pool "${
+          pool.name ?? key
+        }" is a ${mode} of ${have} member(s); ${mode} needs at least ${need}`,
+        fix: `add members (content = { type = "zfs"; pool = "${
+          pool.name ?? key
+        }"; } on more disks) or change mode`,
+      }));
+    }
+  }
+  for (const [key, md] of Object.entries(model.devices.mdadm ?? {})) {
+    const level = md.level ?? 1;
+    const need = MD_MIN[level];
+    const have = members(model, "mdadm", md.name ?? key);
+    if (need && have < need) {
+      out.push(finding("raid-members", {
+        path: ["mdadm", key, "level"],
+        message: `md array "${
+          md.name ?? key
+        }" is RAID${level} of ${have} member(s); it needs at least ${need}`,
+        fix: `add members (content = { type = "mdraid"; name = "${
+          md.name ?? key
+        }"; } on more disks) or change level`,
+      }));
+    }
+  }
+}
+
+function unknownTypes(model: LayoutModel, out: Finding[]): void {
+  for (const u of model.unknown) {
+    out.push(finding("unknown-type", {
+      path: u.path,
+      message:
+        `type "${u.type}" is not checked by this tool; its partitions, sizes and mounts are not verified`,
+      fix: `check this part of the layout by hand (or file an issue to support "${u.type}")`,
+    }));
+  }
+}
+
+/** Runs the reference rules. */
+export function referenceRules(model: LayoutModel): Finding[] {
+  const out: Finding[] = [];
+  referenceMissing(model, out);
+  raidMembers(model, out);
+  unknownTypes(model, out);
+  return out;
+}
