@@ -381,6 +381,8 @@ export class Lab {
     }
     if (this.#watchdog) {
       await Deno.writeTextFile(this.#pidsFile(), "").catch(() => {});
+      // It was unref'd (it must not keep the process alive); awaiting it needs a ref.
+      this.#watchdog.ref();
       try {
         this.#watchdog.kill("SIGKILL");
       } catch { /* gone */ }

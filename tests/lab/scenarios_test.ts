@@ -168,10 +168,11 @@ labTest(
           const target = SLOW_VERSIONS[1];
           const before = await currentJobId(lab);
           await requestUpgradeViaApp(lab, target);
-          // The slow release gives a window of seconds while the new container starts.
-          const at = await waitFor("the upgrade to reach step 4", async () => {
+          // Step 5: the live containers run the new release, which (slow) takes seconds to
+          // answer: the worst moment for the upgrade to die.
+          const at = await waitFor("the upgrade to reach step 5", async () => {
             const s = await readStatus(lab);
-            return s && s.job_id !== before && s.status === "running" && Number(s.step) >= 4
+            return s && s.job_id !== before && s.status === "running" && Number(s.step) === 5
               ? s
               : undefined;
           }, { timeoutMs: 120_000, intervalMs: 25 });
