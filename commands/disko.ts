@@ -14,14 +14,15 @@ import { loadConfig } from "../lib/config.ts";
 import { UsageError } from "../lib/errors.ts";
 import { EXIT } from "../lib/exit_codes.ts";
 import { run } from "../lib/exec.ts";
-import { diffExitCode, worstClass } from "../lib/disko/changes.ts";
+import { type Change, diffExitCode, worstClass } from "../lib/disko/changes.ts";
 import { checkLayout } from "../lib/disko/check.ts";
 import { diffLayouts } from "../lib/disko/diff.ts";
 import { diffLive } from "../lib/disko/diff_live.ts";
-import { countBySeverity, RULES, sortFindings } from "../lib/disko/findings.ts";
+import { countBySeverity, type Finding, RULES, sortFindings } from "../lib/disko/findings.ts";
 import { liveFindings, matchLive } from "../lib/disko/live_compare.ts";
 import { readLiveSource, realDeviceResolver } from "../lib/disko/live_source.ts";
 import { loadLayout, type LoadOptions } from "../lib/disko/load.ts";
+import type { LayoutModel } from "../lib/disko/model.ts";
 import { renderChanges, renderFindings } from "../lib/disko/render.ts";
 import { parseByteCount } from "../lib/disko/size.ts";
 
@@ -81,10 +82,10 @@ export function parseDiskSizes(values: readonly string[] = []): Map<string, numb
   return sizes;
 }
 
-async function loadOptions(
-  ctx: CommandContext,
-  values: Values,
-): Promise<LoadOptions & { lsblk: string; findmnt: string }> {
+/** How to evaluate layouts and read the machine, from the config. */
+type Options = LoadOptions & { lsblk: string; findmnt: string };
+
+async function loadOptions(ctx: CommandContext, values: Values): Promise<Options> {
   const { config } = await loadConfig(ctx.global.configPath);
   return {
     nix: {
@@ -105,41 +106,57 @@ function wantsLive(values: Values): boolean {
   return Boolean(values.live || values["lsblk-json"]);
 }
 
-async function check(ctx: CommandContext, values: Values, files: string[]): Promise<number> {
-  if (files.length !== 1) throw new UsageError("disko check: expected one FILE");
-  const opts = await loadOptions(ctx, values);
-  const model = await loadLayout(files[0], opts);
-  const sizes = parseDiskSizes(values["disk-size"]);
+/** The parsed command line of `check` and `diff`. */
+interface Args {
+  values: Values;
+  files: string[];
+}
+
+/** `--disk-size` values, each naming a disk the layout declares. */
+function diskSizesFor(model: LayoutModel, args: Args): Map<string, number> {
+  const sizes = parseDiskSizes(args.values["disk-size"]);
   const declared = new Set(model.disks.filter((d) => d.kind === "disk").map((d) => d.key));
   for (const disk of sizes.keys()) {
     if (disk !== "*" && !declared.has(disk)) {
+      const has = [...declared].join(", ") || "none";
       throw new UsageError(
-        `--disk-size: ${files[0]} declares no disk "${disk}" (it has: ${
-          [...declared].join(", ") || "none"
-        })`,
+        `--disk-size: ${args.files[0]} declares no disk "${disk}" (it has: ${has})`,
       );
     }
   }
-  let drift: ReturnType<typeof liveFindings> = [];
-  if (wantsLive(values)) {
-    const snap = await readLiveSource({
-      ...values,
-      runner: run,
-      lsblk: opts.lsblk,
-      findmnt: opts.findmnt,
-    });
-    const match = matchLive({
-      model,
-      snap,
-      resolve: values["lsblk-json"] ? () => null : realDeviceResolver,
-    });
+  return sizes;
+}
+
+/** Reads the machine (or the recorded JSON) and matches it with the layout. */
+async function readMachine(input: { model: LayoutModel; args: Args; opts: Options }) {
+  const { model, opts } = input;
+  const values = input.args.values;
+  const snap = await readLiveSource({
+    ...values,
+    runner: run,
+    lsblk: opts.lsblk,
+    findmnt: opts.findmnt,
+  });
+  const resolve = values["lsblk-json"] ? () => null : realDeviceResolver;
+  return { snap, match: matchLive({ model, snap, resolve }) };
+}
+
+async function check(ctx: CommandContext, args: Args): Promise<number> {
+  if (args.files.length !== 1) throw new UsageError("disko check: expected one FILE");
+  const file = args.files[0];
+  const opts = await loadOptions(ctx, args.values);
+  const model = await loadLayout(file, opts);
+  const sizes = diskSizesFor(model, args);
+  let drift: Finding[] = [];
+  if (wantsLive(args.values)) {
+    const { snap, match } = await readMachine({ model, args, opts });
     for (const [disk, bytes] of match.diskSizes) if (!sizes.has(disk)) sizes.set(disk, bytes);
     drift = liveFindings({ model, snap, match });
   }
   const findings = sortFindings([...checkLayout(model, { diskSizes: sizes }), ...drift]);
   const counts = countBySeverity(findings);
-  printResult(ctx, renderFindings(`disko check ${files[0]}`, findings), {
-    file: files[0],
+  printResult(ctx, renderFindings(`disko check ${file}`, findings), {
+    file,
     ok: counts.error === 0,
     counts,
     findings,
@@ -147,34 +164,24 @@ async function check(ctx: CommandContext, values: Values, files: string[]): Prom
   return counts.error ? EXIT.FAILURE : EXIT.OK;
 }
 
-async function diff(ctx: CommandContext, values: Values, files: string[]): Promise<number> {
-  const live = wantsLive(values);
-  if (files.length !== (live ? 1 : 2)) {
+async function diff(ctx: CommandContext, args: Args): Promise<number> {
+  const live = wantsLive(args.values);
+  if (args.files.length !== (live ? 1 : 2)) {
     throw new UsageError(live ? "disko diff --live: expected NEW" : "disko diff: expected OLD NEW");
   }
-  const opts = await loadOptions(ctx, values);
-  const newFile = files.at(-1)!;
-  let changes;
+  const opts = await loadOptions(ctx, args.values);
+  const newFile = args.files.at(-1)!;
+  let changes: Change[];
   let oldName: string;
   if (live) {
     const model = await loadLayout(newFile, opts);
-    const snap = await readLiveSource({
-      ...values,
-      runner: run,
-      lsblk: opts.lsblk,
-      findmnt: opts.findmnt,
-    });
-    const match = matchLive({
-      model,
-      snap,
-      resolve: values["lsblk-json"] ? () => null : realDeviceResolver,
-    });
+    const { snap, match } = await readMachine({ model, args, opts });
     changes = diffLive({ model, snap, match });
-    oldName = values["lsblk-json"] ?? "(live machine)";
+    oldName = args.values["lsblk-json"] ?? "(live machine)";
   } else {
-    const [a, b] = await Promise.all([loadLayout(files[0], opts), loadLayout(newFile, opts)]);
+    const [a, b] = await Promise.all([loadLayout(args.files[0], opts), loadLayout(newFile, opts)]);
     changes = diffLayouts(a, b);
-    oldName = files[0];
+    oldName = args.files[0];
   }
   printResult(ctx, renderChanges(`disko diff ${oldName} → ${newFile}`, changes), {
     old: oldName,
@@ -204,8 +211,8 @@ export const diskoCommand: CommandSpec = {
   async run(ctx) {
     const { values, positionals } = parseArgs(ctx.argv);
     const [sub, ...files] = positionals;
-    if (sub === "check") return await check(ctx, values, files);
-    if (sub === "diff") return await diff(ctx, values, files);
+    if (sub === "check") return await check(ctx, { values, files });
+    if (sub === "diff") return await diff(ctx, { values, files });
     if (sub === "rules") return rules(ctx);
     throw new UsageError(
       sub ? `disko: unknown subcommand "${sub}"` : "disko: expected check, diff or rules",
