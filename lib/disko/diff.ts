@@ -34,9 +34,9 @@ const NODEV: Verdict = {
 /** A partition that the new layout adds. */
 function addedPartition(
   out: ChangeSink,
-  p: PartitionModel,
-  old: { partitions: PartitionModel[]; rest?: PartitionModel },
+  input: { p: PartitionModel; old: { partitions: PartitionModel[]; rest?: PartitionModel } },
 ): void {
+  const { p, old } = input;
   const at = { path: p.path, change: `added as partition ${p.index}` };
   const occupant = old.partitions.find((q) => q.index === p.index);
   if (occupant) {
@@ -62,7 +62,8 @@ function addedPartition(
 }
 
 /** A partition in both layouts. */
-function comparePartition(out: ChangeSink, o: PartitionModel, p: PartitionModel): void {
+function comparePartition(out: ChangeSink, pair: { o: PartitionModel; p: PartitionModel }): void {
+  const { o, p } = pair;
   if (o.index !== p.index) {
     out.add({
       path: p.path,
@@ -102,7 +103,8 @@ function comparePartition(out: ChangeSink, o: PartitionModel, p: PartitionModel)
   compareContent(out, { path: [...p.path, "content"], from: o.content, to: p.content });
 }
 
-function comparePartitions(out: ChangeSink, oldD: DiskModel, newD: DiskModel): void {
+function comparePartitions(out: ChangeSink, pair: { oldD: DiskModel; newD: DiskModel }): void {
+  const { oldD, newD } = pair;
   const oldBy = new Map(oldD.partitions.map((p) => [p.key, p]));
   const newKeys = new Set(newD.partitions.map((p) => p.key));
   const last = oldD.partitions.at(-1);
@@ -118,9 +120,15 @@ function comparePartitions(out: ChangeSink, oldD: DiskModel, newD: DiskModel): v
   }
   for (const p of newD.partitions) {
     const o = oldBy.get(p.key);
-    if (o) comparePartition(out, o, p);
-    else addedPartition(out, p, { partitions: oldD.partitions, rest });
+    if (o) comparePartition(out, { o, p });
+    else addedPartition(out, { p, old: { partitions: oldD.partitions, rest } });
   }
+}
+
+/** The old (`a`) and the new (`b`) layout. */
+interface Layouts {
+  a: LayoutModel;
+  b: LayoutModel;
 }
 
 function contentOf(m: LayoutModel, d: DiskModel): Content | null {
@@ -155,8 +163,9 @@ function compareDisk(
         : { class: "safe", why: "the disk is protected from disko's destroy stage" }),
     });
   }
-  if (o.contentType === "gpt" && d.contentType === "gpt") comparePartitions(out, o, d);
-  else {
+  if (o.contentType === "gpt" && d.contentType === "gpt") {
+    comparePartitions(out, { oldD: o, newD: d });
+  } else {
     const path = [...d.path, "content"];
     compareContent(out, { path, from: contentOf(a, o), to: contentOf(b, d) });
   }
@@ -167,7 +176,7 @@ function compareDisk(
   }
 }
 
-function compareDisks(out: ChangeSink, a: LayoutModel, b: LayoutModel): void {
+function compareDisks(out: ChangeSink, { a, b }: Layouts): void {
   const id = (d: DiskModel) => `${d.kind}.${d.key}`;
   const oldBy = new Map(a.disks.map((d) => [id(d), d]));
   const newIds = new Set(b.disks.map(id));
@@ -194,7 +203,7 @@ function compareDisks(out: ChangeSink, a: LayoutModel, b: LayoutModel): void {
   }
 }
 
-function compareLvm(out: ChangeSink, a: LayoutModel, b: LayoutModel): void {
+function compareLvm(out: ChangeSink, { a, b }: Layouts): void {
   compareKeyed(out, {
     path: ["lvm_vg"],
     from: a.devices.lvm_vg ?? {},
@@ -230,7 +239,7 @@ function compareLvm(out: ChangeSink, a: LayoutModel, b: LayoutModel): void {
   });
 }
 
-function compareZfs(out: ChangeSink, a: LayoutModel, b: LayoutModel): void {
+function compareZfs(out: ChangeSink, { a, b }: Layouts): void {
   compareKeyed(out, {
     path: ["zpool"],
     from: a.devices.zpool ?? {},
@@ -263,7 +272,7 @@ function compareZfs(out: ChangeSink, a: LayoutModel, b: LayoutModel): void {
 }
 
 /** A mountpoint that another node provides now: its old data is no longer there. */
-function compareMountOwners(out: ChangeSink, a: LayoutModel, b: LayoutModel): void {
+function compareMountOwners(out: ChangeSink, { a, b }: Layouts): void {
   const before = new Map(a.mounts.map((m) => [m.mountpoint, m]));
   for (const m of b.mounts) {
     const o = before.get(m.mountpoint);
@@ -282,8 +291,8 @@ function compareMountOwners(out: ChangeSink, a: LayoutModel, b: LayoutModel): vo
 /** Classifies every change from `a` (old) to `b` (new), worst first. */
 export function diffLayouts(a: LayoutModel, b: LayoutModel): Change[] {
   const out = new ChangeSink();
-  compareDisks(out, a, b);
-  compareMountOwners(out, a, b);
+  compareDisks(out, { a, b });
+  compareMountOwners(out, { a, b });
   compareKeyed(out, {
     path: ["nodev"],
     from: a.devices.nodev ?? {},
@@ -292,7 +301,7 @@ export function diffLayouts(a: LayoutModel, b: LayoutModel): Change[] {
     compare: (p, x, y) =>
       compareFields(out, { path: p, from: x, to: y, table: {}, fallback: NODEV }),
   });
-  compareLvm(out, a, b);
-  compareZfs(out, a, b);
+  compareLvm(out, { a, b });
+  compareZfs(out, { a, b });
   return sortChanges(out.changes);
 }

@@ -21,10 +21,10 @@ import { formatBytes, MIB, parsePartitionSize } from "./size.ts";
 /** A declared partition whose label is not on the disk. */
 function missingPartition(
   out: ChangeSink,
-  m: PartitionMatch,
-  disk: { parts: BlockDevice[]; full: boolean },
+  input: { m: PartitionMatch; parts: BlockDevice[]; full: boolean },
 ): void {
-  const p = m.declared;
+  const p = input.m.declared;
+  const disk = input;
   const occupant = disk.parts.find((b) => b.number === p.index);
   if (occupant) {
     out.add({
@@ -53,8 +53,9 @@ function missingPartition(
 }
 
 /** A declared partition found by its label. */
-function foundPartition(out: ChangeSink, m: PartitionMatch, b: BlockDevice): void {
+function foundPartition(out: ChangeSink, m: PartitionMatch & { found: BlockDevice }): void {
   const p = m.declared;
+  const b = m.found;
   if (b.number !== null && b.number !== p.index) {
     out.add({
       path: p.path,
@@ -102,7 +103,8 @@ function foundPartition(out: ChangeSink, m: PartitionMatch, b: BlockDevice): voi
   }
 }
 
-function diskChanges(out: ChangeSink, snap: LiveSnapshot, d: DiskMatch): void {
+function diskChanges(out: ChangeSink, input: { snap: LiveSnapshot; d: DiskMatch }): void {
+  const { snap, d } = input;
   const found = d.found;
   if (!found) {
     out.add({
@@ -125,8 +127,8 @@ function diskChanges(out: ChangeSink, snap: LiveSnapshot, d: DiskMatch): void {
   const parts = snap.devices.filter((b) => b.type === "part" && b.parent === found.name);
   const full = found.size - parts.reduce((s, b) => s + b.size, 0) < 2 * MIB;
   for (const m of d.partitions) {
-    if (m.found) foundPartition(out, m, m.found);
-    else missingPartition(out, m, { parts, full });
+    if (m.found) foundPartition(out, { ...m, found: m.found });
+    else missingPartition(out, { m, parts, full });
   }
   for (const b of d.extra) {
     if (d.partitions.some((m) => !m.found && m.declared.index === b.number)) continue;
@@ -145,7 +147,7 @@ export function diffLive(
 ): Change[] {
   const { model, snap, match } = input;
   const out = new ChangeSink();
-  for (const d of match.disks) diskChanges(out, snap, d);
+  for (const d of match.disks) diskChanges(out, { snap, d });
   const byLabel = new Map(
     match.disks.flatMap((d) => d.partitions).map((p) => [p.declared.label, p]),
   );

@@ -37,7 +37,11 @@ interface EspFs {
 }
 
 /** The filesystem an ESP holds, directly or through an md array; null with a finding when none. */
-function espFilesystem(model: LayoutModel, p: PartitionModel, out: Finding[]): EspFs | null {
+function espFilesystem(
+  esp: { model: LayoutModel; p: PartitionModel },
+  out: Finding[],
+): EspFs | null {
+  const { model, p } = esp;
   const c = p.content;
   const at = [...p.path, "content"];
   if (c?.type === "filesystem") {
@@ -153,7 +157,7 @@ export function bootRules(model: LayoutModel): Finding[] {
     }
   }
   for (const p of esps) {
-    const fs = espFilesystem(model, p, out);
+    const fs = espFilesystem({ model, p }, out);
     if (!fs) continue;
     if (fs.format !== "vfat") {
       out.push(finding("esp-format", {

@@ -50,7 +50,11 @@ function pathRules(mounts: readonly MountModel[], out: Finding[]): void {
   }
 }
 
-function tmpfsRootRules(model: LayoutModel, root: MountModel, out: Finding[]): void {
+function tmpfsRootRules(
+  layout: { model: LayoutModel; root: MountModel },
+  out: Finding[],
+): void {
+  const { model, root } = layout;
   const persistent = model.mounts.filter((m) => m.persistent);
   const nix = persistent.find((m) => m.mountpoint === "/nix");
   if (!nix) {
@@ -115,6 +119,6 @@ export function mountRules(model: LayoutModel): Finding[] {
       fix:
         `set mountpoint = "/" on the root filesystem, or add nodev."/" = { fsType = "tmpfs"; mountOptions = [ "size=1G" "mode=755" ]; }`,
     }));
-  } else if (!root.persistent) tmpfsRootRules(model, root, out);
+  } else if (!root.persistent) tmpfsRootRules({ model, root }, out);
   return out;
 }

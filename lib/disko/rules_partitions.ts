@@ -81,7 +81,8 @@ function restNotLast(disk: DiskModel, out: Finding[]): void {
 }
 
 /** Simulates sgdisk's placement (1 MiB alignment) and reports the first partition past the end. */
-function fitRule(disk: DiskModel, diskBytes: number, out: Finding[]): void {
+function fitRule(fit: { disk: DiskModel; diskBytes: number }, out: Finding[]): void {
+  const { disk, diskBytes } = fit;
   const usableEnd = diskBytes - BACKUP_GPT_BYTES;
   let cursor = MIB;
   for (const p of disk.partitions) {
@@ -217,7 +218,7 @@ export function partitionRules(model: LayoutModel, diskSizes: DiskSizes): Findin
     }
     restNotLast(disk, out);
     const bytes = diskSizes.get(disk.key) ?? diskSizes.get("*");
-    if (bytes !== undefined && disk.kind === "disk") fitRule(disk, bytes, out);
+    if (bytes !== undefined && disk.kind === "disk") fitRule({ disk, diskBytes: bytes }, out);
   }
   labelRules(model, out);
   lvRules(model, out);

@@ -30,15 +30,15 @@ function referenceMissing(model: LayoutModel, out: Finding[]): void {
   }
 }
 
-function members(model: LayoutModel, kind: "zpool" | "mdadm", name: string): number {
-  return model.refs.filter((r) => r.kind === kind && r.name === name).length;
+function members(model: LayoutModel, of: { kind: "zpool" | "mdadm"; name: string }): number {
+  return model.refs.filter((r) => r.kind === of.kind && r.name === of.name).length;
 }
 
 function raidMembers(model: LayoutModel, out: Finding[]): void {
   for (const [key, pool] of Object.entries(model.devices.zpool ?? {})) {
     const mode = typeof pool.mode === "string" ? pool.mode : null;
     const need = mode ? ZPOOL_MIN[mode] : undefined;
-    const have = members(model, "zpool", pool.name ?? key);
+    const have = members(model, { kind: "zpool", name: pool.name ?? key });
     if (need && have < need) {
       out.push(finding("raid-members", {
         path: ["zpool", key, "mode"],
@@ -54,7 +54,7 @@ function raidMembers(model: LayoutModel, out: Finding[]): void {
   for (const [key, md] of Object.entries(model.devices.mdadm ?? {})) {
     const level = md.level ?? 1;
     const need = MD_MIN[level];
-    const have = members(model, "mdadm", md.name ?? key);
+    const have = members(model, { kind: "mdadm", name: md.name ?? key });
     if (need && have < need) {
       out.push(finding("raid-members", {
         path: ["mdadm", key, "level"],
