@@ -114,7 +114,8 @@ function partNumber(name: string, parent: string | null): number | null {
   return m ? Number(m[1]) : null;
 }
 
-function flattenBlocks(list: RawBlock[], parent: string | null, out: BlockDevice[]): void {
+function flattenBlocks(list: RawBlock[], at: { parent: string | null; out: BlockDevice[] }): void {
+  const { parent, out } = at;
   for (const b of list) {
     const pk = b.pkname ?? parent;
     out.push({
@@ -129,7 +130,7 @@ function flattenBlocks(list: RawBlock[], parent: string | null, out: BlockDevice
       parent: pk,
       number: b.type === "part" ? partNumber(b.name, pk) : null,
     });
-    flattenBlocks(b.children ?? [], b.name, out);
+    flattenBlocks(b.children ?? [], { parent: b.name, out });
   }
 }
 
@@ -146,7 +147,8 @@ function flattenMounts(list: RawMount[], out: LiveMount[]): void {
   }
 }
 
-function parseJson<T>(text: string, source: string, schema: z.ZodType<T>): T {
+function parseJson<T>(file: { text: string; source: string }, schema: z.ZodType<T>): T {
+  const { text, source } = file;
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -164,10 +166,10 @@ export function parseSnapshot(
   findmnt?: { text: string; source: string },
 ): LiveSnapshot {
   const devices: BlockDevice[] = [];
-  flattenBlocks(parseJson(lsblk.text, lsblk.source, lsblkSchema).blockdevices, null, devices);
+  flattenBlocks(parseJson(lsblk, lsblkSchema).blockdevices, { parent: null, out: devices });
   const mounts: LiveMount[] = [];
   if (findmnt) {
-    flattenMounts(parseJson(findmnt.text, findmnt.source, findmntSchema).filesystems, mounts);
+    flattenMounts(parseJson(findmnt, findmntSchema).filesystems, mounts);
   }
   return { devices, mounts };
 }
