@@ -102,6 +102,9 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/** Thrown by a `waitFor` probe to end the wait at once (the awaited thing can no longer happen). */
+export class StopWaiting extends Error {}
+
 /**
  * Polls `probe` every `intervalMs` until it returns a value other than
  * undefined, or throws `what` timed out after `timeoutMs` (with the last error).
@@ -118,6 +121,7 @@ export async function waitFor<T>(
       const value = await probe();
       if (value !== undefined) return value;
     } catch (err) {
+      if (err instanceof StopWaiting) throw err;
       last = err instanceof Error ? err.message : String(err);
     }
     if (Date.now() > deadline) {

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { run } from "../../lib/exec.ts";
 import type { Lab } from "./lab.ts";
 import { SEED_VERSION } from "./images.ts";
-import { waitFor } from "./procs.ts";
+import { StopWaiting, waitFor } from "./procs.ts";
 
 /** Where the checkout is mounted inside the host. */
 export const SRC_DIR = "/usr/local/src/grapheon-tool";
@@ -191,6 +191,11 @@ export async function waitForOutcome(
   return await waitFor(`the upgrade to ${options.toVersion} to end`, async () => {
     const s = await readStatus(lab);
     if (!s || s.job_id === options.afterJobId || s.to_version !== options.toVersion) {
+      // Nothing will ever pick the request up if the path unit is dead: say so at once.
+      if (await unitState(lab, "grapheon-upgrade.path") === "failed") {
+        const why = await lab.exec(["systemctl", "show", "-P", "Result", "grapheon-upgrade.path"]);
+        throw new StopWaiting(`grapheon-upgrade.path has failed (${why.stdout.trim()})`);
+      }
       return undefined;
     }
     if (s.status !== "completed" && s.status !== "failed") return undefined;
