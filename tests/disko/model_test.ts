@@ -101,3 +101,21 @@ Deno.test("mounts carry their backing node and persistence", () => {
   assert.deepEqual(luks.mounts.filter((x) => x.direct).map((x) => x.mountpoint), ["/boot"]);
   assert.deepEqual(luks.lvs.map((l) => l.key), ["home", "swap", "root"]);
 });
+
+Deno.test("mkMerge merges, the {disko:{devices}} wrapper is accepted, unknown device kinds are named", () => {
+  const j = layoutJson("simple_efi");
+  const wrapped = {
+    disko: {
+      devices: {
+        _type: "merge",
+        contents: [
+          { disk: j.disk },
+          { nodev: { "/tmp": { fsType: "tmpfs" } }, bcachefs_filesystems: {} },
+        ],
+      },
+    },
+  };
+  const m = modelOf(wrapped);
+  assert.deepEqual(m.mounts.map((x) => x.mountpoint).sort(), ["/", "/boot", "/tmp"]);
+  assert.deepEqual(m.unknown, [{ type: "bcachefs_filesystems", path: ["bcachefs_filesystems"] }]);
+});
