@@ -3,13 +3,13 @@
  * scripts and `ExecStartPost`. Defaults poll the backend health URL from the
  * config and accept the contract's healthy/degraded.
  */
-import { appVersionSchema } from "../lib/app_version.ts";
 import {
   type CommandContext,
   type CommandSpec,
   durationFlag,
   intFlag,
   parseCommandArgs,
+  versionFlag,
 } from "../lib/cli.ts";
 import { loadConfig } from "../lib/config.ts";
 import { ms } from "../lib/duration.ts";
@@ -101,14 +101,7 @@ export const healthCommand: CommandSpec = {
     for (const url of urls) {
       if (!/^https?:\/\/\S+$/.test(url)) throw new UsageError(`not an http(s) URL: "${url}"`);
     }
-    let version: string | undefined;
-    if (values["expect-version"] !== undefined) {
-      const parsed = appVersionSchema.safeParse(values["expect-version"]);
-      if (!parsed.success) {
-        throw new UsageError(`--expect-version: expected X.Y.Z, got "${values["expect-version"]}"`);
-      }
-      version = parsed.data;
-    }
+    const version = versionFlag("expect-version", values["expect-version"]);
     const expect: HealthExpectation = {
       httpStatuses: parseStatuses(values["expect-status"] ?? "200"),
       json: parseJsonExpectations(values["expect-json"] ?? [], config.health.acceptStatus),

@@ -6,9 +6,8 @@
  * written before each phase lets the next run finish a job that was killed.
  */
 import { join } from "node:path";
-import { type AppVersion, appVersionSchema } from "../lib/app_version.ts";
 import { cleanupCanary } from "../lib/canary.ts";
-import { type CommandSpec, parseCommandArgs } from "../lib/cli.ts";
+import { type CommandSpec, parseCommandArgs, versionFlag } from "../lib/cli.ts";
 import { loadConfig } from "../lib/config.ts";
 import { errorMessage, InputError, ToolError, UsageError } from "../lib/errors.ts";
 import { EXIT } from "../lib/exit_codes.ts";
@@ -44,15 +43,6 @@ interface UpgradeOptions {
   dryRun: boolean;
   recover: boolean;
   canary: boolean;
-}
-
-function versionFlag(flag: string, value: string | undefined): AppVersion | undefined {
-  if (value === undefined) return undefined;
-  const parsed = appVersionSchema.safeParse(value);
-  if (!parsed.success) {
-    throw new UsageError(`--${flag}: expected a version X.Y.Z, got "${value.slice(0, 40)}"`);
-  }
-  return parsed.data;
 }
 
 function parseOptions(argv: string[]): UpgradeOptions {

@@ -7,6 +7,7 @@ import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { UsageError } from "./errors.ts";
 import type { Logger } from "./log.ts";
 import { parseDuration } from "./duration.ts";
+import { type AppVersion, parseAppVersion } from "./app_version.ts";
 
 /** Options that every command accepts. */
 export interface GlobalOptions {
@@ -65,6 +66,16 @@ export function durationFlag(flag: string, value: string | undefined, fallbackMs
   const parsed = parseDuration(value);
   if (parsed === null) {
     throw new UsageError(`--${flag}: expected a duration such as 5s or 200ms, got "${value}"`);
+  }
+  return parsed;
+}
+
+/** Parses a version flag value (`X.Y.Z`, optional `v` and `-pre`), or throws a UsageError naming the flag. */
+export function versionFlag(flag: string, value: string | undefined): AppVersion | undefined {
+  if (value === undefined) return undefined;
+  const parsed = parseAppVersion(value);
+  if (!parsed) {
+    throw new UsageError(`--${flag}: expected a version X.Y.Z, got "${value.slice(0, 40)}"`);
   }
   return parsed;
 }
