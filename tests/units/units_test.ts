@@ -67,6 +67,9 @@ Deno.test("default config: container units run the local tag, never pull, fix DA
   const path = unit(units, UNIT.path);
   assert.deepEqual(keys(path, "PathExists"), ["/var/lib/grapheon/data/upgrade-requested"]);
   assert.deepEqual(keys(path, "Unit"), [UNIT.upgrade]);
+  // Stops a spin (ten runs in a minute), not an operator retrying refused releases.
+  assert.deepEqual(keys(path, "TriggerLimitIntervalSec"), ["60s"]);
+  assert.deepEqual(keys(path, "TriggerLimitBurst"), ["10"]);
   const upgrade = unit(units, UNIT.upgrade);
   assert.deepEqual(keys(upgrade, "ExecStart"), ["/opt/grapheon/bin/grapheon-tool upgrade"]);
   assert.deepEqual(keys(upgrade, "Type"), ["oneshot"]);
