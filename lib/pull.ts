@@ -34,7 +34,7 @@ export async function pullImage(host: Host, options: PullImageOptions): Promise<
           const now = host.clock.monotonic();
           if (now - lastProgress > 2000) { // one line every 2 s, not one per layer chunk
             lastProgress = now;
-            host.log.debug(`pull ${options.ref}: ${line}`);
+            host.log.info(`pull ${options.ref}: ${line}`);
           }
         },
       });
