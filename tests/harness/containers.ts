@@ -12,6 +12,7 @@ import {
   type LocalImage,
   type Mount,
   processAlive,
+  procStat,
   randomId,
   sleep,
 } from "./state.ts";
@@ -138,6 +139,8 @@ export function startContainer(state: HarnessState, o: StartOptions): Container 
     detached: true,
   }).spawn();
   child.unref();
+  // Read at once: the child exists from the fork on (its cmdline only after exec).
+  const pidStart = procStat(child.pid)?.start ?? -1;
   const now = new Date().toISOString();
   const c: Container = {
     id,
@@ -146,6 +149,7 @@ export function startContainer(state: HarnessState, o: StartOptions): Container 
     imageName: o.imageName,
     running: true,
     pid: child.pid,
+    pidStart,
     port,
     containerPort: o.containerPort ?? 8000,
     env,
@@ -163,14 +167,14 @@ export function startContainer(state: HarnessState, o: StartOptions): Container 
 async function waitGone(c: Container, ms: number): Promise<boolean> {
   const until = Date.now() + ms;
   while (Date.now() < until) {
-    if (!processAlive(c.pid, c.id)) return true;
+    if (!processAlive(c.pid, c.pidStart)) return true;
     await sleep(20);
   }
-  return !processAlive(c.pid, c.id);
+  return !processAlive(c.pid, c.pidStart);
 }
 
 function signal(c: Container, sig: Deno.Signal): void {
-  if (!processAlive(c.pid, c.id)) return;
+  if (!processAlive(c.pid, c.pidStart)) return;
   try {
     Deno.kill(c.pid, sig);
   } catch { /* gone meanwhile */ }

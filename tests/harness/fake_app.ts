@@ -9,7 +9,8 @@
  * Behaviours: healthy, degraded (200), unhealthy (503), crash (migrates, then
  * exits 1), wrong-version (reports `reportVersion`), slow-start (listens after
  * `startDelayMs`), needs-jwt (exits 1 unless JWT_SECRET is set and not
- * "change-me"), hang (accepts connections, never answers).
+ * "change-me"), hang (accepts connections, never answers). Any serving
+ * behaviour with `crashAfterMs` exits 1 that long after it started listening.
  */
 import { DatabaseSync } from "node:sqlite";
 import type { AppSpec } from "./containers.ts";
@@ -181,6 +182,12 @@ if (release.behaviour === "crash") {
 if (release.behaviour === "slow-start") await sleep(release.startDelayMs ?? 1500);
 await serve();
 if (db) setInterval(heartbeat, 250);
+if (release.crashAfterMs !== undefined) {
+  setTimeout(() => {
+    log(`RuntimeError: simulated crash ${release.crashAfterMs} ms after start-up`);
+    Deno.exit(1);
+  }, release.crashAfterMs);
+}
 // Never outlive the harness: exit when its dir is gone (a test died without close()).
 setInterval(() => {
   try {

@@ -24,12 +24,14 @@ import {
 import {
   type Call,
   type Component,
+  type Container,
   containerRunning,
   emptyState,
   type FaultRule,
   type HarnessState,
   initState,
   procCmdline,
+  processAlive,
   readState,
   sleep,
   withState,
@@ -581,8 +583,15 @@ export class Harness {
   }
 
   static async #killAll(stateDir: string): Promise<void> {
+    let containers: Container[] = [];
+    try {
+      containers = Object.values(readState(stateDir).containers);
+    } catch { /* no state yet */ }
     for (let round = 0; round < 50; round++) {
-      const pids = Harness.#ownPids(stateDir);
+      const pids = [
+        ...Harness.#ownPids(stateDir),
+        ...containers.filter((c) => processAlive(c.pid, c.pidStart)).map((c) => c.pid),
+      ];
       if (pids.length === 0) return;
       for (const pid of pids) {
         try {

@@ -215,9 +215,10 @@ Deno.test("canary-style podman run -d publishes on the given host port; rm -f ki
   assert.equal(body?.version, "0.3.0");
   const info = await podman.inspectContainer("grapheon-canary");
   assert.ok(info?.Config?.Env?.includes("JWT_SECRET=change-me"), "env file was read");
-  const pid = h.state().containers["grapheon-canary"].pid;
+  const { pid, pidStart } = h.state().containers["grapheon-canary"];
+  assert.equal(processAlive(pid, pidStart), true);
   await podman.removeContainer("grapheon-canary");
-  assert.equal(processAlive(pid, cid), false);
+  assert.equal(processAlive(pid, pidStart), false);
   assert.equal(await podman.inspectContainer("grapheon-canary"), null);
   assert.equal((await h.health()).ok, true, "the live backend was not touched");
 });
@@ -398,7 +399,7 @@ Deno.test("close kills every harness process and removes the temp dir", async ()
   await h.close();
   await pull.status;
   await hung.status;
-  for (const c of apps) assert.equal(processAlive(c.pid, c.id), false);
+  for (const c of apps) assert.equal(processAlive(c.pid, c.pidStart), false);
   for (const pid of pids) {
     assert.ok(!Harness.cmdline(pid).includes(h.stateDir), `pid ${pid} still runs`);
   }
@@ -490,4 +491,18 @@ Deno.test("DATA_DIR=/data keeps the app's data inside the container; hang never 
   assert.equal((await h.double("systemctl", ["restart", BACKEND])).code, 0);
   const r = await waitFor(() => h.health(300), (x) => !x.ok && x.error !== "refused");
   assert.ok(!r.ok && r.error !== "refused", `connects but times out: ${JSON.stringify(r)}`);
+});
+
+Deno.test("crashAfterMs: a release that passes a first health check and then dies", async () => {
+  await using h = await Harness.create({
+    releases: { backend: { "0.5.0": { behaviour: "healthy", crashAfterMs: 600 } } },
+    running: { backend: "0.5.0" },
+  });
+  const first = await h.waitForVersion("0.5.0");
+  assert.ok(first.ok && first.status === 200, "serves at first");
+  const later = await waitFor(() => h.health(), (r) => !r.ok);
+  assert.deepEqual(later, { ok: false, error: "refused" });
+  const state = await h.double("systemctl", ["is-active", BACKEND]);
+  assert.deepEqual([state.code, state.stdout], [3, "activating\n"]);
+  assert.notEqual(h.releaseId("backend", "0.5.0"), h.releaseId("backend", "0.3.0"));
 });

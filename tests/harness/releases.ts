@@ -13,6 +13,8 @@ export type ReleaseSpec = Behaviour | {
   startDelayMs?: number;
   /** wrong-version: the version its health reports (default 0.2.0). */
   reportVersion?: string;
+  /** Serves, then dies this many ms after it started listening (passes a first health check). */
+  crashAfterMs?: number;
 };
 
 /** Releases per component: version (no `v`) → spec. */
@@ -65,7 +67,7 @@ export async function registryEntries(options: {
       throw new TypeError(`harness: unknown behaviour "${spec.behaviour}" for ${version}`);
     }
     const release: Release = {
-      id: await sha256Hex(`${options.component}:${version}:${spec.behaviour}`),
+      id: await sha256Hex(`${options.component}:${version}:${JSON.stringify(spec)}`),
       component: options.component,
       version,
       behaviour: spec.behaviour,
@@ -73,6 +75,7 @@ export async function registryEntries(options: {
     };
     if (spec.behaviour === "slow-start") release.startDelayMs = spec.startDelayMs ?? 1500;
     if (spec.behaviour === "wrong-version") release.reportVersion = spec.reportVersion ?? "0.2.0";
+    if (spec.crashAfterMs !== undefined) release.crashAfterMs = spec.crashAfterMs;
     out[`${options.image}:v${version}`] = release;
   }
   const latest = options.latest ??

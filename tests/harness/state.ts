@@ -49,6 +49,8 @@ export interface Release {
   startDelayMs?: number;
   /** wrong-version: the version its health endpoint reports. */
   reportVersion?: string;
+  /** Any behaviour that serves: the process exits 1 this many ms after it started listening. */
+  crashAfterMs?: number;
   /** Image creation time (ISO). */
   created: string;
 }
@@ -83,6 +85,8 @@ export interface Container {
   running: boolean;
   /** PID of the fake app process (0 when none). */
   pid: number;
+  /** Its start time (clock ticks since boot), which tells it from a later process with the same PID. */
+  pidStart: number;
   /** Host port it listens on (127.0.0.1). */
   port: number;
   /** The container port published on `port`. */
@@ -246,13 +250,14 @@ export function randomId(): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 }
 
-/** Parent PID and state letter of a process, or null when it is gone. */
-export function procStat(pid: number): { ppid: number; state: string } | null {
+/** Parent PID, state letter and start time (clock ticks since boot) of a process, or null. */
+export function procStat(pid: number): { ppid: number; state: string; start: number } | null {
   try {
     const text = Deno.readTextFileSync(`/proc/${pid}/stat`);
     // The command name (field 2) may contain spaces and parentheses: split after the last ")".
     const rest = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    return { state: rest[0], ppid: Number(rest[1]) };
+    // rest[0] is field 3 (state), so field 22 (starttime) is rest[19].
+    return { state: rest[0], ppid: Number(rest[1]), start: Number(rest[19]) };
   } catch {
     return null;
   }
@@ -268,19 +273,20 @@ export function procCmdline(pid: number): string {
 }
 
 /**
- * True while `pid` is a live (not zombie) process whose command line contains
- * `marker`; the marker guards against a recycled PID.
+ * True while `pid` is a live (not zombie) process that started at `start`
+ * (clock ticks, from `procStat` right after the spawn): a recycled PID has
+ * another start time. Checking the start time rather than the command line
+ * also covers the moment between fork and exec.
  */
-export function processAlive(pid: number, marker: string): boolean {
+export function processAlive(pid: number, start: number): boolean {
   if (pid <= 0) return false;
   const st = procStat(pid);
-  if (!st || st.state === "Z" || st.state === "X") return false;
-  return procCmdline(pid).includes(marker);
+  return st !== null && st.state !== "Z" && st.state !== "X" && st.start === start;
 }
 
 /** True while the container's fake app process lives. */
 export function containerRunning(c: Container): boolean {
-  return c.running && processAlive(c.pid, c.id);
+  return c.running && processAlive(c.pid, c.pidStart);
 }
 
 /** Sleeps. */
