@@ -105,7 +105,8 @@ export async function bench(ctx: BenchContext): Promise<BenchRow[]> {
       jobs.map((j) => downtime(probes, j.requestedAt, j.endedAt + SETTLE_MS));
     const peaks = [...good, ...badCanary, ...badRollback].map((j) => j.peakMb)
       .filter((m): m is number => m !== null);
-    const notes = `prober every ${PROBE_MS} ms from outside the host (${probes.length} probes)`;
+    const notes = `prober every ${PROBE_MS} ms from outside the host (${probes.length} probes); ` +
+      "downtime: first failed probe → next healthy one";
     return [
       { kind: "samples", unit: "ms", name: ROWS[0], samples: down(good), note: notes },
       {
@@ -115,8 +116,20 @@ export async function bench(ctx: BenchContext): Promise<BenchRow[]> {
         samples: good.map((j) => j.endedAt - j.requestedAt),
         note: "app request written → upgrade-status.json completed (its updated_at)",
       },
-      { kind: "samples", unit: "ms", name: ROWS[2], samples: down(badCanary) },
-      { kind: "samples", unit: "ms", name: ROWS[3], samples: down(badRollback) },
+      {
+        kind: "samples",
+        unit: "ms",
+        name: ROWS[2],
+        samples: down(badCanary),
+        note: `releases ${bad.join(", ")}: exits without JWT_SECRET, 503, wrong version`,
+      },
+      {
+        kind: "samples",
+        unit: "ms",
+        name: ROWS[3],
+        samples: down(badRollback),
+        note: `same releases, in that order; the wrong-version one answers "healthy" while it runs`,
+      },
       {
         kind: "samples",
         unit: "MB",
