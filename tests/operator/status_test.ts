@@ -92,7 +92,7 @@ Deno.test("status: units run a tag the tool does not pin, or the pinned tag drif
     0,
   );
   await withState(h.stateDir, (s) => {
-    s.units[unit].runTag = "latest";
+    (s.units[unit] as unknown as { runTag: string }).runTag = "latest";
   });
   assert.equal((await h.double("systemctl", ["restart", unit])).code, 0);
   await h.waitForListeners();
@@ -104,7 +104,7 @@ Deno.test("status: units run a tag the tool does not pin, or the pinned tag drif
 
   // back on the pinned tag, but the tag now names another image than the one running
   await withState(h.stateDir, (s) => {
-    s.units[unit].runTag = h.config.runTag;
+    (s.units[unit] as unknown as { runTag: string }).runTag = h.config.runTag;
   });
   assert.equal((await h.double("systemctl", ["restart", unit])).code, 0);
   await h.install("backend", "0.3.0", { runTag: true });
