@@ -22,7 +22,7 @@ import { statusPath } from "../lib/status_file.ts";
 import { confirm } from "../lib/confirm.ts";
 import { InputError, ToolError, UsageError } from "../lib/errors.ts";
 import { EXIT } from "../lib/exit_codes.ts";
-import { pairText } from "../lib/history_view.ts";
+import { pairJson, pairText } from "../lib/history_view.ts";
 import { type Host, realHost } from "../lib/host.ts";
 import { acquireLock } from "../lib/lock.ts";
 import { runRollback } from "../lib/rollback_job.ts";
@@ -108,8 +108,8 @@ function parseOptions(argv: string[]): Options {
 
 function planJson(plan: RollbackPlan): Record<string, unknown> {
   return {
-    from: plan.from,
-    to: plan.to,
+    from: pairJson(plan.from),
+    to: pairJson(plan.to),
     source: plan.source,
     pulls: plan.pulls.map((p) => p.ref),
     snapshot: plan.snapshot?.name ?? null,
@@ -235,8 +235,8 @@ export const rollbackCommand: CommandSpec = {
       printResult(ctx, outcome.message, {
         result: outcome.ok ? "completed" : "failed",
         job_id: outcome.jobId,
-        from: outcome.from,
-        to: outcome.to,
+        from: pairJson(outcome.from),
+        to: pairJson(outcome.to),
         message: outcome.message,
         live_touched: outcome.liveTouched,
         restore: outcome.restore

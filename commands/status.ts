@@ -8,7 +8,7 @@ import { type CommandSpec, intFlag, parseCommandArgs, printResult } from "../lib
 import type { Config } from "../lib/config.ts";
 import { loadConfig } from "../lib/config.ts";
 import { EXIT } from "../lib/exit_codes.ts";
-import { historyJson, historyLines } from "../lib/history_view.ts";
+import { historyJson, historyLines, pairJson } from "../lib/history_view.ts";
 import { realHost } from "../lib/host.ts";
 import { versionFromTags } from "../lib/live.ts";
 import { gatherStatusFacts } from "../lib/status_facts.ts";
@@ -69,7 +69,15 @@ function toJson(facts: StatusFacts, config: Config, problems: Problem[]) {
     units: facts.units,
     upgrade: {
       running: facts.lockHeld,
-      request: facts.request,
+      request: facts.request.present
+        ? {
+          present: true,
+          backend: facts.request.backend,
+          frontend: facts.request.frontend,
+          requested_at: facts.request.requestedAt,
+          error: facts.request.error,
+        }
+        : { present: false },
       status: facts.status,
       journal: j === null ? null : "corrupt" in j ? { corrupt: j.corrupt } : {
         id: j.id,
@@ -78,14 +86,18 @@ function toJson(facts: StatusFacts, config: Config, problems: Problem[]) {
         phase: j.phase,
         attempts: j.attempts,
         started_at: j.startedAt,
-        from: j.from,
-        to: j.to,
+        from: pairJson(j.from),
+        to: pairJson(j.to),
         interrupted: facts.lockHeld !== true,
       },
     },
     history: facts.history.map(historyJson),
     backups: facts.backups,
-    disk: facts.disk,
+    disk: "error" in facts.disk ? { path: facts.disk.path, error: facts.disk.error } : {
+      path: facts.disk.path,
+      avail_bytes: facts.disk.availBytes,
+      size_bytes: facts.disk.sizeBytes,
+    },
     problems,
   };
 }

@@ -26,12 +26,19 @@ export function pairText(pair: ReleasePair): string {
   return b === f ? b : `backend ${b} / frontend ${f}`;
 }
 
-/** The JSON form of one entry. */
-export function historyJson(e: HistoryEntry): Record<string, unknown> {
-  const pair = (p: ReleasePair) => ({
+/** The JSON form of a release pair: `{backend: {version, image_id}, frontend: {…}}`. */
+export function pairJson(
+  p: ReleasePair,
+): Record<string, { version: string | null; image_id: string | null }> {
+  return {
     backend: { version: p.backend.version, image_id: p.backend.imageId },
     frontend: { version: p.frontend.version, image_id: p.frontend.imageId },
-  });
+  };
+}
+
+/** The JSON form of one entry. */
+export function historyJson(e: HistoryEntry): Record<string, unknown> {
+  const pair = pairJson;
   return {
     id: e.id,
     kind: e.kind,

@@ -17,7 +17,7 @@ Deno.test("rollback: back to the release before the last upgrade, by its exact i
   const dry = await h.runTool(["rollback", "--dry-run", "--json"]);
   assert.equal(dry.code, 0, dry.stderr);
   const plan = rollbackPlanJsonSchema.parse(parseJson(dry.stdout)).plan;
-  assert.equal(plan.to.backend.imageId, h.releaseId("backend", "0.2.0"));
+  assert.equal(plan.to.backend.image_id, h.releaseId("backend", "0.2.0"));
   assert.deepEqual(plan.pulls, []);
   assert.equal(h.runningVersions().backend, "0.3.0", "dry run changed nothing");
 
@@ -61,7 +61,7 @@ Deno.test("rollback --to: a named release by its recorded image IDs", async () =
   assert.equal(r.code, 0, r.stderr);
   const out = rollbackOutcomeJsonSchema.parse(parseJson(r.stdout));
   assert.equal(out.from.backend.version, "0.3.5");
-  assert.equal(out.to.backend.imageId, h.releaseId("backend", "0.2.0"));
+  assert.equal(out.to.backend.image_id, h.releaseId("backend", "0.2.0"));
   assert.equal(h.runningVersions().backend, "0.2.0");
   assert.equal(h.runningVersions().frontend, "0.2.0");
   assert.equal(h.calls("podman", "pull", h.ref("backend", "0.2.0")).length, 0);

@@ -9,15 +9,9 @@ const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
 const version = z.string().regex(/^\d+\.\d+\.\d+(-[0-9A-Za-z.]+)?$/);
 const iso = z.string().refine((s) => Number.isFinite(Date.parse(s)), "an ISO date");
 
-/** A release in the journal's form. */
-export const releaseSchema = z.strictObject({
-  version: version.nullable(),
-  imageId: hex64.nullable(),
-});
-/** A pair in the journal's form. */
-export const pairSchema = z.strictObject({ backend: releaseSchema, frontend: releaseSchema });
-
 const releaseJson = z.strictObject({ version: version.nullable(), image_id: hex64.nullable() });
+/** A backend + frontend pair, as every command prints it. */
+export const pairSchema = z.strictObject({ backend: releaseJson, frontend: releaseJson });
 
 /** One `history --json` entry (also in `status --json`). */
 export const historyEntryJson = z.strictObject({
@@ -25,8 +19,8 @@ export const historyEntryJson = z.strictObject({
   kind: z.enum(["upgrade", "rollback"]),
   trigger: z.enum(["request", "operator", "recovery"]),
   who: z.enum(["app request", "operator", "recovery"]),
-  from: z.strictObject({ backend: releaseJson, frontend: releaseJson }),
-  to: z.strictObject({ backend: releaseJson, frontend: releaseJson }),
+  from: pairSchema,
+  to: pairSchema,
   result: z.enum(["completed", "noop", "rolled-back", "rollback-failed", "failed", "refused"]),
   message: z.string(),
   started_at: iso,
@@ -84,7 +78,7 @@ export const statusJsonSchema = z.strictObject({
         present: z.literal(true),
         backend: z.string().nullable(),
         frontend: z.string().nullable(),
-        requestedAt: z.string().nullable(),
+        requested_at: z.string().nullable(),
         error: z.string().nullable(),
       }),
     ]),
@@ -110,7 +104,7 @@ export const statusJsonSchema = z.strictObject({
     z.strictObject({ name: z.string(), bytes: z.number().int(), mtime: z.string().nullable() }),
   ),
   disk: z.union([
-    z.strictObject({ path: z.string(), availBytes: z.number(), sizeBytes: z.number() }),
+    z.strictObject({ path: z.string(), avail_bytes: z.number(), size_bytes: z.number() }),
     z.strictObject({ path: z.string(), error: z.string() }),
   ]),
   problems: z.array(problemSchema),

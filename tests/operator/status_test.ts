@@ -50,7 +50,7 @@ Deno.test("status: a healthy host after an upgrade has no problems (exit 0)", as
   assert.equal(doc.history.length, 1);
   assert.equal(doc.history[0].who, "operator");
   assert.equal(doc.backups.length, 1);
-  assert.ok("availBytes" in doc.disk);
+  assert.ok("avail_bytes" in doc.disk);
   assert.ok(doc.disk.path.startsWith(h.dir), "disk path from podman info's graphRoot");
 
   const human = await h.runTool(["status"]);
