@@ -140,21 +140,8 @@ export async function restoreDatabase(options: {
   const dirInfo = await Deno.stat(dataDir);
   const owner = { uid: old?.uid ?? dirInfo.uid, gid: old?.gid ?? dirInfo.gid };
   const mode = old?.mode != null ? old.mode & 0o777 : 0o644;
-  const asideDir = await makeAsideDir(dataDir, options.now);
-  const moved: string[] = [];
-  for (const name of DATABASE_FILES) {
-    const from = join(dataDir, name);
-    const info = await lstatOrNull(from);
-    if (!info) continue;
-    if (!info.isFile) {
-      throw new ToolError(
-        `${from} became ${info.isSymlink ? "a symlink" : "an odd file"}; stopped`,
-      );
-    }
-    await Deno.rename(from, join(asideDir, name));
-    moved.push(name);
-  }
-  await syncDir(dataDir);
+  // The copy is made first, so that the database is missing only between two renames: a
+  // run killed at any point leaves either the old files or the snapshot in place.
   const tmp = join(
     dataDir,
     `.${DATABASE_FILE}.restore-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`,
@@ -171,13 +158,39 @@ export async function restoreDatabase(options: {
     }
     await Deno.chmod(tmp, mode);
     if (Deno.uid() === 0) await Deno.chown(tmp, owner.uid, owner.gid);
+  } catch (err) {
+    await Deno.remove(tmp).catch(() => {});
+    throw new ToolError(
+      `copying ${snapshot.name} into ${dataDir} failed: ${
+        err instanceof Error ? err.message : String(err)
+      }; nothing was changed`,
+    );
+  }
+  let asideDir = "";
+  const moved: string[] = [];
+  try {
+    asideDir = await makeAsideDir(dataDir, options.now);
+    for (const name of DATABASE_FILES) {
+      const from = join(dataDir, name);
+      const info = await lstatOrNull(from);
+      if (!info) continue;
+      if (!info.isFile) {
+        throw new ToolError(`${from} became ${info.isSymlink ? "a symlink" : "an odd file"}`);
+      }
+      await Deno.rename(from, join(asideDir, name));
+      moved.push(name);
+    }
     await Deno.rename(tmp, live);
     await syncDir(dataDir);
   } catch (err) {
     await Deno.remove(tmp).catch(() => {});
     throw new ToolError(
       `restore of ${snapshot.name} failed: ${err instanceof Error ? err.message : String(err)}; ` +
-        `the previous database files are in ${asideDir}`,
+        (moved.length
+          ? `${
+            moved.join(", ")
+          } were moved to ${asideDir}: move them back before starting the backend`
+          : "the database was not moved"),
     );
   }
   const [want, got] = await Promise.all([sha256File(snapshot.path), sha256File(live)]);

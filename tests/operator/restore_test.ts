@@ -138,3 +138,26 @@ Deno.test("checkRestorable: a corrupt snapshot is refused", async () => {
   const snapshot = await resolveSnapshot(f.backupsDir, "latest");
   await assert.rejects(checkRestorable(f.dataDir, snapshot), InputError);
 });
+
+Deno.test("restore: a copy that fails leaves the live database where it was", async () => {
+  await using f = await fixture();
+  await Deno.mkdir(f.backupsDir, { recursive: true });
+  const live = join(f.dataDir, "network.db");
+  seed(live, ["keep"]).close();
+  const snapPath = join(f.backupsDir, "network-0.1.0-20260101T000000Z.db");
+  seed(snapPath, ["x"]).close();
+  const snapshot = await resolveSnapshot(f.backupsDir, "latest");
+  const before = await sha256(live);
+  await Deno.remove(snapPath); // gone between the plan and the restore
+  await assert.rejects(
+    restoreDatabase({ dataDir: f.dataDir, snapshot, now: new Date() }),
+    /nothing was changed/,
+  );
+  assert.equal(await sha256(live), before);
+  const names = (await Array.fromAsync(Deno.readDir(f.dataDir))).map((e) => e.name).sort();
+  assert.deepEqual(
+    names.filter((n) => !n.startsWith("network.db")),
+    [],
+    "no temp file, no aside dir",
+  );
+});
