@@ -274,10 +274,12 @@ function checkJob(facts: StatusFacts): Problem[] {
       message: `${j.kind} ${j.id} (${j.trigger}, started ${j.startedAt}) was interrupted at ` +
         `phase ${j.phase} (attempt ${j.attempts}): backend ${j.from.backend.version ?? "?"} → ` +
         `${j.to.backend.version ?? "?"}`,
-      fix: `'systemctl start ${UPGRADE_UNIT}' finishes it (or rolls it back); or ` +
-        `'grapheon-tool rollback' to go back to ${
-          j.from.backend.version ?? "the release before it"
-        }`,
+      fix: j.kind === "rollback"
+        ? `'grapheon-tool rollback' finishes it (to ${j.to.backend.version ?? "its target"})`
+        : `'systemctl start ${UPGRADE_UNIT}' finishes it (or rolls it back); or ` +
+          `'grapheon-tool rollback' to go back to ${
+            j.from.backend.version ?? "the release before it"
+          }`,
     });
   }
   if (facts.request.present) {

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { acquireLock } from "../../lib/lock.ts";
 import { REPO_ROOT } from "../harness/harness.ts";
 import { operatorHost, parseJson, upgradeTo } from "./helpers.ts";
-import { historyJsonSchema, rollbackOutcomeJsonSchema } from "./schemas.ts";
+import { historyJsonSchema, rollbackOutcomeJsonSchema, statusJsonSchema } from "./schemas.ts";
 
 Deno.test("rollback: refused when there is nothing to roll back to (exit 1, nothing touched)", async () => {
   await using op = await operatorHost();
@@ -159,4 +159,30 @@ Deno.test("rollback: on a terminal it asks; 'n' changes nothing, 'y' rolls back"
   const yesOut = await yes.output();
   assert.equal(yesOut.code, 0, new TextDecoder().decode(yesOut.stdout));
   assert.equal(h.runningVersions().backend, "0.2.0");
+});
+
+Deno.test("rollback killed between the restarts: status says so, the next rollback finishes it", async () => {
+  await using op = await operatorHost();
+  const { h } = op;
+  await upgradeTo(h, "0.3.0");
+  await h.killToolOn(["systemctl", "restart", h.config.frontend.service]);
+  const killed = await h.runTool(["rollback", "--yes"]);
+  assert.equal(killed.code, 137, killed.stderr);
+  assert.deepEqual(h.runningVersions(), { backend: "0.2.0", frontend: "0.3.0" });
+  assert.equal((await h.readStatus())!.status, "running");
+  const st = statusJsonSchema.parse(parseJson((await h.runTool(["status", "--json"])).stdout));
+  const p = st.problems.find((x) => x.id === "job-interrupted");
+  assert.ok(p);
+  assert.match(p.fix, /'grapheon-tool rollback' finishes it \(to 0\.2\.0\)/);
+
+  const r = await h.runTool(["rollback", "--yes", "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(h.runningVersions(), { backend: "0.2.0", frontend: "0.2.0" });
+  assert.equal((await h.readStatus())!.status, "completed");
+  const hist = historyJsonSchema.parse(parseJson((await h.runTool(["history", "--json"])).stdout));
+  assert.deepEqual(hist.entries.map((e) => [e.kind, e.result]), [
+    ["rollback", "completed"],
+    ["rollback", "failed"],
+    ["upgrade", "completed"],
+  ]);
 });
