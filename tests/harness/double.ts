@@ -31,6 +31,8 @@ export interface Outcome {
   stdout?: string;
   /** Standard error. */
   stderr?: string;
+  /** Work to do after the state lock is released (a oneshot unit's command); its outcome replaces this one. */
+  after?: () => Promise<Outcome>;
 }
 
 /** A command handler: runs under the state lock. */
@@ -147,6 +149,10 @@ export async function runDouble(
     });
   } catch (err) {
     outcome = { code: 125, stderr: `Error: harness double failed: ${String(err)}\n` };
+    await finish(dir, seq, outcome.code);
+  }
+  if (outcome.after) {
+    outcome = await outcome.after();
     await finish(dir, seq, outcome.code);
   }
   print(outcome);

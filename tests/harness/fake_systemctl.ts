@@ -6,8 +6,25 @@
  * (see units.ts for the model and its limits).
  */
 import { type Outcome, runDouble } from "./double.ts";
-import type { FaultRule, HarnessState } from "./state.ts";
-import { effectiveActiveState, effectiveSubState, failUnit, startUnit, stopUnit } from "./units.ts";
+import { join } from "node:path";
+import {
+  type FaultRule,
+  type HarnessState,
+  type PlainUnit,
+  processAlive,
+  procStat,
+  readState,
+  sleep,
+  withState,
+} from "./state.ts";
+import {
+  effectiveActiveState,
+  effectiveSubState,
+  failUnit,
+  finishOneshot,
+  startUnit,
+  stopUnit,
+} from "./units.ts";
 
 const VALUE_FLAGS = new Set([
   "-p",
@@ -52,7 +69,7 @@ function properties(s: HarnessState, unit: string): Record<string, string> {
       MainPID: "0",
     };
   }
-  const c = s.containers[u.container];
+  const c = u.kind === "container" ? s.containers[u.container] : undefined;
   const active = effectiveActiveState(s, u);
   return {
     Id: unit,
@@ -62,8 +79,74 @@ function properties(s: HarnessState, unit: string): Record<string, string> {
     MainPID: active === "active" && c ? String(c.pid) : "0",
     NRestarts: String(Math.max(0, u.starts - 1)),
     UnitFileState: u.enabled ? "enabled" : "disabled",
-    Result: u.activeState === "failed" ? "exit-code" : "success",
+    Result: (u.kind === "plain" ? u.result : undefined) ??
+      (u.activeState === "failed" ? "exit-code" : "success"),
   };
+}
+
+function runnerAlive(u: PlainUnit): boolean {
+  return u.runner !== undefined && processAlive(u.runner.pid, u.runner.start);
+}
+
+/** Runs (or waits for) oneshot units' commands, outside the state lock. */
+async function runOneshots(dir: string, units: string[], noBlock: boolean): Promise<Outcome> {
+  if (noBlock) {
+    new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--quiet",
+        "--no-config",
+        import.meta.filename!,
+        "__run-oneshot",
+        ...units,
+      ],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+      detached: true,
+    }).spawn().unref();
+    return { code: 0 };
+  }
+  for (const unit of units) {
+    const u = readState(dir).units[unit];
+    if (u?.kind !== "plain" || !u.exec) continue;
+    const mine = await withState(dir, (s) => {
+      const x = s.units[unit];
+      // Claim the run: a concurrent start of the same unit waits for it instead.
+      if (x.kind !== "plain" || x.activeState !== "activating" || runnerAlive(x)) return false;
+      x.runner = { pid: Deno.pid, start: procStat(Deno.pid)?.start ?? -1 };
+      return true;
+    });
+    if (!mine) {
+      for (;;) {
+        const x = readState(dir).units[unit];
+        if (x.kind !== "plain" || x.activeState !== "activating") break;
+        if (!runnerAlive(x)) {
+          // The runner died (SIGKILL) without recording the end: systemd saw the main process die.
+          await withState(dir, (s) => finishOneshot(s, unit, { code: 137, signal: "SIGKILL" }));
+          break;
+        }
+        await sleep(50);
+      }
+    } else {
+      const out = await new Deno.Command(u.exec[0], {
+        args: u.exec.slice(1),
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const journal = join(dir, "logs", `${unit}.journal`);
+      Deno.mkdirSync(join(dir, "logs"), { recursive: true });
+      Deno.writeFileSync(journal, out.stdout, { append: true });
+      Deno.writeFileSync(journal, out.stderr, { append: true });
+      await withState(dir, (s) => finishOneshot(s, unit, out));
+    }
+    if (readState(dir).units[unit].activeState === "failed") {
+      return { code: 1, stderr: jobFailed(unit) };
+    }
+  }
+  return { code: 0 };
 }
 
 async function handle(s: HarnessState, args: string[], fault: FaultRule | null): Promise<Outcome> {
@@ -72,6 +155,7 @@ async function handle(s: HarnessState, args: string[], fault: FaultRule | null):
   const positional: string[] = [];
   let valueOnly = false;
   let now = false;
+  let noBlock = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === "-p" || a === "--property" || a === "-P") {
@@ -80,6 +164,7 @@ async function handle(s: HarnessState, args: string[], fault: FaultRule | null):
     } else if (a.startsWith("--property=")) props.push(...a.slice(11).split(","));
     else if (a === "--value") valueOnly = true;
     else if (a === "--now") now = true;
+    else if (a === "--no-block") noBlock = true;
     else if (VALUE_FLAGS.has(a)) i++;
     else if (a.startsWith("-")) continue;
     else positional.push(a);
@@ -97,6 +182,7 @@ async function handle(s: HarnessState, args: string[], fault: FaultRule | null):
     case "try-restart":
     case "reload-or-restart":
     case "start": {
+      const oneshots: string[] = [];
       for (const unit of units) {
         const u = s.units[unit];
         if (!u) return notFound(verb, unit);
@@ -105,11 +191,22 @@ async function handle(s: HarnessState, args: string[], fault: FaultRule | null):
           await failUnit(s, unit, "injected failure");
           return { code: fault.code ?? 1, stderr: fault.stderr ?? jobFailed(unit) };
         }
+        if (u.kind === "plain" && u.exec) {
+          // A start of a running oneshot joins it (waits for the same run).
+          if (u.activeState !== "activating" || !runnerAlive(u)) await startUnit(s, unit, dir);
+          oneshots.push(unit);
+          continue;
+        }
         if (verb === "start" && effectiveActiveState(s, u) === "active") continue;
         const err = await startUnit(s, unit, dir);
         if (err) return { code: 1, stderr: jobFailed(unit) };
       }
-      return { code: 0 };
+      if (oneshots.length === 0) return { code: 0 };
+      return { code: 0, after: () => runOneshots(dir, oneshots, noBlock) };
+    }
+    case "__run-oneshot": {
+      // Internal: the detached runner behind `start --no-block` of a oneshot unit.
+      return { code: 0, after: () => runOneshots(dir, units, false) };
     }
     case "stop": {
       for (const unit of units) {

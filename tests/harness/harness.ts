@@ -8,41 +8,43 @@
  *     await using h = await Harness.create();
  *     const r = await h.runTool(["upgrade", "--json"]);
  */
-import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
-import { type Config, parseConfig } from "../../lib/config.ts";
+import type { Config } from "../../lib/config.ts";
 import { run, type Runner } from "../../lib/exec.ts";
 import { freePort, resolveImage, setTag } from "./containers.ts";
 import { pickFault } from "./double.ts";
 import {
-  DEFAULT_BACKEND_RELEASES,
-  DEFAULT_FRONTEND_RELEASES,
-  registryEntries,
-  type ReleaseSpec,
-  type ReleaseTable,
-} from "./releases.ts";
+  HARNESS_BIN,
+  MAIN_TS,
+  PATH_UNIT,
+  REPO_ROOT,
+  seedDatabase,
+  seedRegistry,
+  unitDefinitions,
+  UPGRADE_UNIT,
+  writeHarnessConfig,
+} from "./harness_setup.ts";
+import { PathUnitWatcher, type PathWatchOptions } from "./path_watcher.ts";
+import { harnessPids, killHarnessProcesses } from "./processes.ts";
+import { registryEntries, type ReleaseSpec, type ReleaseTable } from "./releases.ts";
 import {
   type Call,
   type Component,
-  type Container,
   containerRunning,
   emptyState,
   type FaultRule,
   type HarnessState,
   initState,
   procCmdline,
-  processAlive,
   readState,
   sleep,
+  type Unit,
   withState,
 } from "./state.ts";
 import { startUnit } from "./units.ts";
 
-/** The repository root. */
-export const REPO_ROOT = join(import.meta.dirname!, "..", "..");
-/** The directory holding the `podman` and `systemctl` doubles. */
-export const HARNESS_BIN = join(import.meta.dirname!, "bin");
-const MAIN_TS = join(REPO_ROOT, "main.ts");
+export { deepMerge } from "./harness_setup.ts";
+export { HARNESS_BIN, PATH_UNIT, REPO_ROOT, UPGRADE_UNIT };
 
 /** Options for `Harness.create`. */
 export interface HarnessOptions {
@@ -60,6 +62,8 @@ export interface HarnessOptions {
   envFile?: Record<string, string>;
   /** Extra env of the backend unit's container (after the env file), e.g. `["DATA_DIR=/data"]`. */
   backendUnitEnv?: string[];
+  /** Run `grapheon-upgrade.path` for real: start the upgrade service when the request appears. */
+  watchPathUnit?: boolean | PathWatchOptions;
 }
 
 /** What `runTool` returns. */
@@ -87,34 +91,6 @@ export type HealthResult =
   | { ok: true; status: number; body: Record<string, unknown> }
   | { ok: false; error: string };
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-/** Deep merge of plain objects (arrays and scalars from `over` replace). */
-export function deepMerge(
-  base: Record<string, unknown>,
-  over: Record<string, unknown>,
-): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(over)) {
-    out[k] = isObject(v) && isObject(out[k]) ? deepMerge(out[k] as Record<string, unknown>, v) : v;
-  }
-  return out;
-}
-
-function seedDatabase(path: string): void {
-  const db = new DatabaseSync(path);
-  try {
-    db.exec("PRAGMA journal_mode = WAL");
-    db.exec("CREATE TABLE hosts (id INTEGER PRIMARY KEY, name TEXT NOT NULL, ip TEXT NOT NULL)");
-    const insert = db.prepare("INSERT INTO hosts (name, ip) VALUES (?, ?)");
-    for (let i = 1; i <= 5; i++) insert.run(`host-${i}`, `10.0.0.${i}`);
-  } finally {
-    db.close();
-  }
-}
-
 const decoder = new TextDecoder();
 
 /** A harness instance: one fake host in one temp dir. */
@@ -122,6 +98,7 @@ export class Harness {
   /** Processes started by `spawnTool`, ended by `close`. */
   readonly #children = new Set<Deno.ChildProcess>();
   #closed = false;
+  #watcher: PathUnitWatcher | null = null;
 
   private constructor(
     /** The temp dir holding everything. */
@@ -140,7 +117,7 @@ export class Harness {
     try {
       return await Harness.#setUp(dir, options);
     } catch (err) {
-      await Harness.#killAll(join(dir, "harness"));
+      await killHarnessProcesses(join(dir, "harness"));
       await Deno.remove(dir, { recursive: true }).catch(() => {});
       throw err;
     }
@@ -152,88 +129,25 @@ export class Harness {
     for (const d of [dataDir, join(dataDir, "backups"), join(dataDir, "uploads"), stateDir]) {
       await Deno.mkdir(d, { recursive: true });
     }
-    const backendPort = freePort();
-    const frontendPort = freePort();
-    const base: Record<string, unknown> = {
-      dataDir,
-      stateDir: join(dir, "tool-state"),
-      binPath: join(dir, "bin", "grapheon-tool"),
-      envFile: join(dir, "grapheon.env"),
-      backend: { healthUrl: `http://127.0.0.1:${backendPort}/health` },
-      frontend: { url: `http://127.0.0.1:${frontendPort}/` },
-      timeouts: {
-        pull: "3s",
-        pullRetries: 1,
-        restart: "10s",
-        health: "5s",
-        healthRequest: "1s",
-        canary: "5s",
-        stop: "2s",
-      },
-      commands: {
-        podman: join(HARNESS_BIN, "podman"),
-        systemctl: join(HARNESS_BIN, "systemctl"),
-      },
-    };
-    const merged = deepMerge(base, options.configOverrides ?? {});
-    const configPath = join(dir, "grapheon-tool.json");
-    const text = JSON.stringify(merged, null, 2) + "\n";
-    const config = parseConfig(text, configPath);
-    await Deno.writeTextFile(configPath, text);
+    const ports = { backend: freePort(), frontend: freePort() };
+    const { config, path: configPath } = await writeHarnessConfig({
+      dir,
+      ports,
+      overrides: options.configOverrides ?? {},
+    });
     const envFile = options.envFile ?? { JWT_SECRET: "change-me" };
     await Deno.writeTextFile(
       config.envFile,
       Object.entries(envFile).map(([k, v]) => `${k}=${v}\n`).join(""),
     );
-    seedDatabase(join(dataDir, "network.db"));
-
+    seedDatabase(join(config.dataDir, "network.db"));
     const state: HarnessState = emptyState();
-    for (const component of ["backend", "frontend"] as const) {
-      const defaults = component === "backend"
-        ? DEFAULT_BACKEND_RELEASES
-        : DEFAULT_FRONTEND_RELEASES;
-      const releases = {
-        ...(options.noDefaultReleases ? {} : defaults),
-        ...(options.releases?.[component] ?? {}),
-      };
-      Object.assign(
-        state.registry,
-        await registryEntries({
-          component,
-          image: config[component].image,
-          releases,
-          latest: options.latest?.[component],
-        }),
-      );
-    }
-    state.units[config.backend.service] = {
-      activeState: "inactive",
-      enabled: true,
-      component: "backend",
-      container: config.backend.container,
-      image: config.backend.image,
-      runTag: config.runTag,
-      hostPort: backendPort,
-      containerPort: config.backend.port,
-      env: [`DATA_DIR=${config.backend.containerDataDir}`, ...(options.backendUnitEnv ?? [])],
-      envFiles: [config.envFile],
-      volumes: [`${dataDir}:${config.backend.containerDataDir}`],
-      starts: 0,
-    };
-    state.units[config.frontend.service] = {
-      activeState: "inactive",
-      enabled: true,
-      component: "frontend",
-      container: config.frontend.container,
-      image: config.frontend.image,
-      runTag: config.runTag,
-      hostPort: frontendPort,
-      containerPort: config.frontend.port,
-      env: [],
-      envFiles: [],
-      volumes: [],
-      starts: 0,
-    };
+    state.registry = await seedRegistry({ config, ...options });
+    state.units = unitDefinitions({
+      config,
+      ports,
+      backendUnitEnv: options.backendUnitEnv ?? [],
+    });
     initState(stateDir, state);
     const h = new Harness(dir, config, configPath, stateDir);
     const running = options.running === undefined
@@ -246,6 +160,9 @@ export class Harness {
       await h.startUnitDirectly(component);
     }
     await h.waitForListeners();
+    if (options.watchPathUnit) {
+      h.watchPathUnit(options.watchPathUnit === true ? {} : options.watchPathUnit);
+    }
     return h;
   }
 
@@ -338,7 +255,7 @@ export class Harness {
   async waitForListeners(): Promise<void> {
     const until = Date.now() + 10_000;
     for (const u of Object.values(this.state().units)) {
-      if (u.activeState !== "active") continue;
+      if (u.kind !== "container" || u.activeState !== "active") continue;
       while (Date.now() < until) {
         const c = this.state().containers[u.container];
         if (!c || !containerRunning(c)) break;
@@ -504,8 +421,51 @@ export class Harness {
     );
   }
 
+  /** Sets what the df double reports (for every path). */
+  async setDisk(availBytes: number, sizeBytes: number): Promise<void> {
+    await withState(this.stateDir, (s) => {
+      s.disk = { availBytes, sizeBytes };
+    });
+  }
+
+  /** Sets a unit's state directly (e.g. `grapheon-upgrade.path` inactive), or adds a plain unit. */
+  async setUnitState(name: string, activeState: "active" | "inactive" | "failed"): Promise<void> {
+    await withState(this.stateDir, (s) => {
+      const u: Unit = s.units[name] ?? { kind: "plain", activeState, enabled: false, starts: 0 };
+      u.activeState = activeState;
+      s.units[name] = u;
+    });
+  }
+
+  /**
+   * Runs `grapheon-upgrade.path` for real from now on: while it is active and
+   * `<dataDir>/upgrade-requested` exists, starts `grapheon-upgrade.service`
+   * (the tool's `upgrade`) through the systemctl double, again after each run
+   * while the file is still there, until the start limit (see path_watcher.ts).
+   */
+  watchPathUnit(options: PathWatchOptions = {}): PathUnitWatcher {
+    if (!this.#watcher) {
+      this.#watcher = new PathUnitWatcher({
+        stateDir: this.stateDir,
+        requestPath: join(this.dataDir, "upgrade-requested"),
+        startService: () => this.double("systemctl", ["start", UPGRADE_UNIT]),
+        ...options,
+      });
+    }
+    return this.#watcher;
+  }
+
+  /** The oneshot services' output (what `journalctl -u` would show), or "". */
+  journal(unit = UPGRADE_UNIT): string {
+    try {
+      return Deno.readTextFileSync(join(this.stateDir, "logs", `${unit}.journal`));
+    } catch {
+      return "";
+    }
+  }
+
   /** Runs a double directly (calls are logged like the tool's). */
-  async double(program: "podman" | "systemctl", args: string[]): Promise<ToolResult> {
+  async double(program: "podman" | "systemctl" | "df", args: string[]): Promise<ToolResult> {
     return await this.#run(join(HARNESS_BIN, program), args, {});
   }
 
@@ -562,50 +522,14 @@ export class Harness {
 
   /** PIDs of live processes that belong to this harness (fake apps, doubles, tools it ran). */
   processes(): number[] {
-    return Harness.#ownPids(this.stateDir);
-  }
-
-  static #ownPids(stateDir: string): number[] {
-    const marker = `GRAPHEON_HARNESS_STATE=${stateDir}`;
-    const pids: number[] = [];
-    for (const e of Deno.readDirSync("/proc")) {
-      if (!/^\d+$/.test(e.name)) continue;
-      const pid = Number(e.name);
-      if (pid === Deno.pid) continue;
-      try {
-        const environ = Deno.readTextFileSync(`/proc/${pid}/environ`).split("\0");
-        const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-        const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-        if (state !== "Z" && environ.includes(marker)) pids.push(pid);
-      } catch { /* gone, or not ours to read */ }
-    }
-    return pids;
-  }
-
-  static async #killAll(stateDir: string): Promise<void> {
-    let containers: Container[] = [];
-    try {
-      containers = Object.values(readState(stateDir).containers);
-    } catch { /* no state yet */ }
-    for (let round = 0; round < 50; round++) {
-      const pids = [
-        ...Harness.#ownPids(stateDir),
-        ...containers.filter((c) => processAlive(c.pid, c.pidStart)).map((c) => c.pid),
-      ];
-      if (pids.length === 0) return;
-      for (const pid of pids) {
-        try {
-          Deno.kill(pid, "SIGKILL");
-        } catch { /* gone */ }
-      }
-      await sleep(20);
-    }
+    return harnessPids(this.stateDir);
   }
 
   /** Kills every process of this harness and removes its temp dir. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    const watching = this.#watcher?.stop(); // no new trigger; a run in progress dies below
     for (const child of this.#children) {
       try {
         child.kill("SIGKILL");
@@ -614,7 +538,9 @@ export class Harness {
       await child.stdout?.cancel().catch(() => {});
       await child.stderr?.cancel().catch(() => {});
     }
-    await Harness.#killAll(this.stateDir);
+    await killHarnessProcesses(this.stateDir);
+    await watching;
+    await killHarnessProcesses(this.stateDir);
     await Deno.remove(this.dir, { recursive: true }).catch(() => {});
   }
 

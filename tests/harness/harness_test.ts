@@ -9,8 +9,8 @@ import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { Podman } from "../../lib/podman.ts";
 import { Systemd } from "../../lib/systemd.ts";
-import { Harness, HARNESS_BIN } from "./harness.ts";
-import { processAlive, sleep } from "./state.ts";
+import { Harness, HARNESS_BIN, PATH_UNIT, UPGRADE_UNIT } from "./harness.ts";
+import { processAlive, sleep, withState } from "./state.ts";
 
 const BACKEND = "grapheon-backend.service";
 const FRONTEND = "grapheon-frontend.service";
@@ -505,4 +505,70 @@ Deno.test("crashAfterMs: a release that passes a first health check and then die
   const state = await h.double("systemctl", ["is-active", BACKEND]);
   assert.deepEqual([state.code, state.stdout], [3, "activating\n"]);
   assert.notEqual(h.releaseId("backend", "0.5.0"), h.releaseId("backend", "0.3.0"));
+});
+
+Deno.test("df double and plain units (grapheon-upgrade.path / .service)", async () => {
+  await using h = await Harness.create();
+  const df = await h.double("df", ["--output=avail,size", "-B1", h.dataDir]);
+  assert.equal(df.code, 0, df.stderr);
+  assert.deepEqual(df.stdout.trim().split("\n").at(-1)!.trim().split(/\s+/).map(Number), [
+    50 * 1024 ** 3,
+    100 * 1024 ** 3,
+  ]);
+  await h.setDisk(1024, 4096);
+  const small = await h.double("df", ["--output=avail,size", "-B1", h.dataDir]);
+  assert.match(small.stdout, /\n\s+1024\s+4096\n$/);
+  const missing = await h.double("df", ["--output=avail,size", "-B1", join(h.dir, "nope")]);
+  assert.equal(missing.code, 1);
+
+  const show = await h.double("systemctl", ["show", PATH_UNIT, "-p", "ActiveState,LoadState"]);
+  assert.equal(show.stdout, "ActiveState=active\nLoadState=loaded\n");
+  await h.setUnitState(PATH_UNIT, "inactive");
+  assert.equal((await h.double("systemctl", ["is-active", PATH_UNIT])).stdout, "inactive\n");
+  assert.equal((await h.double("systemctl", ["start", PATH_UNIT])).code, 0);
+  assert.equal((await h.double("systemctl", ["is-active", PATH_UNIT])).stdout, "active\n");
+
+  // The oneshot upgrade service runs the real tool; with nothing requested it is a no-op.
+  const run = await h.double("systemctl", ["start", UPGRADE_UNIT]);
+  assert.equal(run.code, 0, run.stderr);
+  const after = await h.double("systemctl", ["show", UPGRADE_UNIT, "-p", "ActiveState,Result"]);
+  assert.equal(after.stdout, "ActiveState=inactive\nResult=success\n");
+  assert.match(h.journal(), /no upgrade requested|nothing to do|no request/i);
+});
+
+Deno.test("watchPathUnit: the app's request file starts the upgrade service, which upgrades", async () => {
+  await using h = await Harness.create({ watchPathUnit: { pollMs: 50 } });
+  await h.writeRequest(Harness.request("0.3.0"));
+  const status = await waitFor(
+    () => h.readStatus().catch(() => null),
+    (s) => s?.status === "completed" || s?.status === "failed",
+    60_000,
+  );
+  assert.equal(status?.status, "completed", h.journal());
+  assert.deepEqual(h.runningVersions(), { backend: "0.3.0", frontend: "0.3.0" });
+  await waitFor(
+    () => h.calls("systemctl", "start", UPGRADE_UNIT),
+    (c) => c.every((x) => x.code !== undefined),
+  );
+  assert.equal(
+    h.calls("systemctl", "start", UPGRADE_UNIT).length,
+    1,
+    "fired once: the marker is gone",
+  );
+});
+
+Deno.test("watchPathUnit: a service that leaves the marker behind hits the start limit", async () => {
+  await using h = await Harness.create({ running: null });
+  await withState(h.stateDir, (s) => {
+    const u = s.units[UPGRADE_UNIT];
+    if (u.kind === "plain") u.exec = ["true"];
+  });
+  await h.writeRequest("0.3.0");
+  const w = h.watchPathUnit({ pollMs: 20, startLimit: 3 });
+  const state = await waitFor(
+    () => h.double("systemctl", ["show", PATH_UNIT, "-p", "ActiveState,Result"]),
+    (r) => r.stdout.startsWith("ActiveState=failed"),
+  );
+  assert.equal(state.stdout, "ActiveState=failed\nResult=unit-start-limit-hit\n");
+  assert.equal(w.triggers, 3);
 });

@@ -110,8 +110,10 @@ export interface Container {
 }
 
 /** A systemd unit that runs a container (what the published units do). */
-export interface Unit {
-  /** Stored state; a unit whose container died reports `activating` (see fake_systemctl.ts). */
+export interface ContainerUnit {
+  /** Discriminant. */
+  kind: "container";
+  /** Stored state; a unit whose container died reports `activating` (see units.ts). */
   activeState: "active" | "inactive" | "failed";
   /** `systemctl enable` state. */
   enabled: boolean;
@@ -137,6 +139,40 @@ export interface Unit {
   starts: number;
   /** Why the last start failed. */
   lastError?: string;
+}
+
+/**
+ * Any other unit: a state that start/stop flip, or, with `exec`, a oneshot
+ * service whose start runs that argv and waits (exit 0 → inactive, else failed).
+ */
+export interface PlainUnit {
+  /** Discriminant. */
+  kind: "plain";
+  /** Current state (`activating` while its `exec` runs). */
+  activeState: "active" | "inactive" | "failed" | "activating";
+  /** `systemctl enable` state. */
+  enabled: boolean;
+  /** Number of starts. */
+  starts: number;
+  /** Oneshot command (run with the caller's environment). */
+  exec?: string[];
+  /** systemd's Result of the last run (`success`, `exit-code`, `signal`, `unit-start-limit-hit`). */
+  result?: string;
+  /** The double running `exec` now (PID and start time). */
+  runner?: { pid: number; start: number };
+  /** Why the last start failed. */
+  lastError?: string;
+}
+
+/** A unit the systemctl double knows. */
+export type Unit = ContainerUnit | PlainUnit;
+
+/** Free space the df double reports. */
+export interface Disk {
+  /** Bytes available. */
+  availBytes: number;
+  /** Filesystem size. */
+  sizeBytes: number;
 }
 
 /** What a fault does when it fires. */
@@ -192,6 +228,8 @@ export interface HarnessState {
   containers: Record<string, Container>;
   /** Units by name. */
   units: Record<string, Unit>;
+  /** What the df double reports for every path. */
+  disk: Disk;
   /** Fault rules, checked in order; the first that fires wins. */
   faults: FaultRule[];
   /** Every call the doubles received, in order. */
@@ -200,7 +238,15 @@ export interface HarnessState {
 
 /** An empty state. */
 export function emptyState(): HarnessState {
-  return { registry: {}, images: {}, containers: {}, units: {}, faults: [], calls: [] };
+  return {
+    registry: {},
+    images: {},
+    containers: {},
+    units: {},
+    disk: { availBytes: 50 * 1024 ** 3, sizeBytes: 100 * 1024 ** 3 },
+    faults: [],
+    calls: [],
+  };
 }
 
 /** The state file of a harness state dir. */

@@ -10,8 +10,17 @@
  * while a release that crashes right after starting still starts "fine" and the
  * unit then reports `activating` (Restart=always, auto-restart) because its
  * container is not running: health is refused. No restart loop is simulated.
+ *
+ * Other units are "plain": start/stop flip their state; one with `exec` is a
+ * oneshot service (grapheon-upgrade.service) whose start runs the command.
  */
-import { containerRunning, type HarnessState, type Mount, type Unit } from "./state.ts";
+import {
+  containerRunning,
+  type ContainerUnit,
+  type HarnessState,
+  type Mount,
+  type Unit,
+} from "./state.ts";
 import {
   parseVolume,
   readEnvFile,
@@ -23,7 +32,7 @@ import {
 
 /** ActiveState as systemd would report it now. */
 export function effectiveActiveState(s: HarnessState, u: Unit): string {
-  if (u.activeState !== "active") return u.activeState;
+  if (u.kind === "plain" || u.activeState !== "active") return u.activeState;
   const c = s.containers[u.container];
   return c && containerRunning(c) ? "active" : "activating";
 }
@@ -31,6 +40,7 @@ export function effectiveActiveState(s: HarnessState, u: Unit): string {
 /** SubState matching `effectiveActiveState`. */
 export function effectiveSubState(s: HarnessState, u: Unit): string {
   const a = effectiveActiveState(s, u);
+  if (u.kind === "plain" && a === "activating") return "start";
   return a === "active"
     ? "running"
     : a === "activating"
@@ -40,13 +50,34 @@ export function effectiveSubState(s: HarnessState, u: Unit): string {
     : "dead";
 }
 
-/** Starts the unit's container; returns an error line (the unit is then failed) or null. */
+/**
+ * Starts a unit; returns an error line (the unit is then failed) or null. A
+ * container unit (re)starts its container; a plain unit becomes active, or, if
+ * it has `exec`, `activating`: the caller runs the command outside the state
+ * lock and then calls `finishOneshot`.
+ */
 export async function startUnit(
   s: HarnessState,
   name: string,
   harnessDir: string,
 ): Promise<string | null> {
   const u = s.units[name];
+  if (u.kind === "plain") {
+    u.starts += 1;
+    u.activeState = u.exec ? "activating" : "active";
+    delete u.lastError;
+    delete u.runner;
+    return null;
+  }
+  return await startContainerUnit(s, u, name, harnessDir);
+}
+
+async function startContainerUnit(
+  s: HarnessState,
+  u: ContainerUnit,
+  name: string,
+  harnessDir: string,
+): Promise<string | null> {
   await removeContainer(s, u.container);
   const ref = `${u.image}:${u.runTag}`;
   const id = resolveImage(s, ref);
@@ -91,15 +122,33 @@ export async function startUnit(
 /** Stops the unit's container (it stays, exited) and marks the unit inactive. */
 export async function stopUnit(s: HarnessState, name: string): Promise<void> {
   const u = s.units[name];
-  const c = s.containers[u.container];
-  if (c) await stopContainer(c, 15_000);
+  if (u.kind === "container") {
+    const c = s.containers[u.container];
+    if (c) await stopContainer(c, 15_000);
+  }
   u.activeState = "inactive";
+}
+
+/** Records how a oneshot unit's command ended (Type=oneshot without RemainAfterExit). */
+export function finishOneshot(
+  s: HarnessState,
+  name: string,
+  status: { code: number; signal: string | null },
+): void {
+  const u = s.units[name];
+  if (u?.kind !== "plain") return;
+  const ok = status.code === 0 && !status.signal;
+  u.activeState = ok ? "inactive" : "failed";
+  u.result = ok ? "success" : status.signal ? "signal" : "exit-code";
+  delete u.runner;
+  if (ok) delete u.lastError;
+  else u.lastError = status.signal ? `killed by ${status.signal}` : `exited ${status.code}`;
 }
 
 /** A restart whose start part fails (injected): the old container is gone, the unit failed. */
 export async function failUnit(s: HarnessState, name: string, why: string): Promise<void> {
   const u = s.units[name];
-  await removeContainer(s, u.container);
+  if (u.kind === "container") await removeContainer(s, u.container);
   u.starts += 1;
   u.activeState = "failed";
   u.lastError = why;
