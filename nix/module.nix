@@ -14,15 +14,23 @@ let
   cfg = config.services.grapheon;
   configPath = "/etc/grapheon/grapheon-tool.json";
 
+  podman = config.virtualisation.podman.package;
   settings = import ./settings.nix {
     inherit cfg;
     inherit (cfg) package;
-    podman = config.virtualisation.podman.package;
-    systemctl = config.systemd.package;
+    commands = {
+      podman = "${podman}/bin/podman";
+      systemctl = "${config.systemd.package}/bin/systemctl";
+      df = "${pkgs.coreutils}/bin/df";
+      lsblk = "${pkgs.util-linux}/bin/lsblk";
+      findmnt = "${pkgs.util-linux}/bin/findmnt";
+      nix = "${config.nix.package}/bin/nix";
+      nixInstantiate = "${config.nix.package}/bin/nix-instantiate";
+    };
   };
   rendered = import ./render.nix {
     inherit settings configPath;
-    podman = "${config.virtualisation.podman.package}/bin/podman";
+    podman = "${podman}/bin/podman";
     sh = pkgs.runtimeShell;
   };
   wanted = u: u.group == "containers" || cfg.upgrade.enable;

@@ -4,14 +4,15 @@
 # services.grapheon.upgrade.settings on top. Builtins only (no nixpkgs), so tests
 # can evaluate it; the result must pass `grapheon-tool config --check`.
 #
-# cfg:      the values of services.grapheon
-# package:  the grapheon-tool package (or its store path)
-# podman, systemctl: store paths of the packages providing bin/podman and bin/systemctl
+# cfg:       the values of services.grapheon
+# package:   the grapheon-tool package (or its store path)
+# commands:  absolute paths of the programs the tool runs (podman, systemctl, df, …): the
+#            upgrade units run with systemd's minimal PATH; names the tool does not know
+#            are left out
 {
   cfg,
   package,
-  podman,
-  systemctl,
+  commands,
   defaults ? builtins.fromJSON (builtins.readFile ./defaults.json),
 }:
 let
@@ -37,10 +38,7 @@ let
     frontend = side cfg.frontend // {
       url = "http://localhost:${toString cfg.frontend.port}/";
     };
-    commands = {
-      podman = "${podman}/bin/podman";
-      systemctl = "${systemctl}/bin/systemctl";
-    };
+    commands = builtins.intersectAttrs defaults.commands commands;
   };
 in
 merge (merge defaults fromOptions) cfg.upgrade.settings

@@ -33,6 +33,8 @@ let
   pkgs = {
     runtimeShell = "/nix/store/00000000000000000000000000000000-bash-5.2/bin/bash";
     runCommand = name: env: script: env // { inherit name script; };
+    coreutils = "/nix/store/55555555555555555555555555555555-coreutils-9.5";
+    util-linux = "/nix/store/66666666666666666666666666666666-util-linux-2.40";
   };
   podman = "/nix/store/11111111111111111111111111111111-podman-5.4.0";
   systemd = "/nix/store/22222222222222222222222222222222-systemd-257";
@@ -62,6 +64,7 @@ let
         services.grapheon = cfg;
         virtualisation.podman.package = podman;
         systemd.package = systemd;
+        nix.package = "/nix/store/77777777777777777777777777777777-nix-2.24";
       };
     };
   cfg = merge (defaultsOf (call cfg).options.services.grapheon) values;

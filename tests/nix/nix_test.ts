@@ -209,6 +209,14 @@ nixTest(
     const config = await assertModuleMatchesTemplates(m, true);
     assert.equal(config.binPath, `${PACKAGE}/bin/grapheon-tool`);
     assert.equal(config.commands.podman, `${m.podman}/bin/podman`);
+    // Every program by store path: the units run with systemd's minimal PATH.
+    for (const [name, path] of Object.entries(config.commands)) {
+      assert.match(path, /^\/nix\/store\/[0-9a-z]{32}-[^/]+\/bin\/[a-z-]+$/, `commands.${name}`);
+    }
+    assert.equal(
+      config.commands.df,
+      "/nix/store/55555555555555555555555555555555-coreutils-9.5/bin/df",
+    );
     const upgrade = m.config.systemd.units[UNIT.upgrade].text;
     assert.match(upgrade, new RegExp(`^ExecStart=${PACKAGE}/bin/grapheon-tool upgrade$`, "m"));
     assert.match(upgrade, new RegExp(`^TimeoutStartSec=${upgradeTimeoutSeconds(config)}s$`, "m"));
