@@ -108,7 +108,24 @@ export async function runDouble(
   }
   const args = [...Deno.args];
   const argv = [basename(program), ...args];
-  const { seq, fault } = await withState(dir, (s) => {
+  // SIGTERM (the tool's timeout or abort) ends a waiting double at once, but a
+  // change of the state finishes first: like systemd finishing a job whose
+  // client died, and so the state never disagrees with the processes.
+  let critical = true;
+  let terminated = false;
+  let seq = 0;
+  const onTerm = () => {
+    terminated = true;
+    if (!critical) finish(dir, seq, 143).finally(() => Deno.exit(143));
+  };
+  Deno.addSignalListener("SIGTERM", onTerm);
+  Deno.addSignalListener("SIGINT", onTerm);
+  const exitIfTerminated = async () => {
+    if (!terminated) return;
+    await finish(dir, seq, 143);
+    Deno.exit(143);
+  };
+  const first = await withState(dir, (s) => {
     const call: Call = {
       seq: s.calls.length + 1,
       argv,
@@ -120,6 +137,8 @@ export async function runDouble(
     s.calls.push(call);
     return { seq: call.seq, fault };
   });
+  seq = first.seq;
+  const fault = first.fault;
   if (fault?.action === "kill-tool" && fault.when !== "after") {
     const killed = killTool();
     await finish(dir, seq, 137);
@@ -131,6 +150,8 @@ export async function runDouble(
     }
     Deno.exit(137);
   }
+  critical = false;
+  await exitIfTerminated();
   if (fault?.action === "hang") {
     print({ code: 0, stderr: hangPreamble(args) });
     await sleep(fault.ms ?? 3_600_000);
@@ -138,6 +159,7 @@ export async function runDouble(
     Deno.exit(1);
   }
   if (fault?.action === "delay") await sleep(fault.ms ?? 1000);
+  critical = true;
   const failRule = fault?.action === "fail" ? fault : null;
   let outcome: Outcome;
   try {
@@ -151,6 +173,8 @@ export async function runDouble(
     outcome = { code: 125, stderr: `Error: harness double failed: ${String(err)}\n` };
     await finish(dir, seq, outcome.code);
   }
+  critical = false;
+  await exitIfTerminated();
   if (outcome.after) {
     outcome = await outcome.after();
     await finish(dir, seq, outcome.code);

@@ -311,6 +311,11 @@ Deno.test("faults: pull fails N times, pull hangs past the timeout, restart fail
   );
   assert.ok(Date.now() - t0 < 10_000);
   assert.deepEqual(progress, [`Trying to pull ${slowRef}...`]);
+  const hung = await waitFor(
+    () => h.calls("podman", "pull", slowRef)[0],
+    (c) => c.code !== undefined,
+  );
+  assert.equal(hung.code, 143, "the timeout's SIGTERM ended the hanging pull");
   assert.equal(h.localImage(slowRef), null);
 
   await h.failRestart(BACKEND, { times: 1 });
