@@ -1,79 +1,33 @@
 /**
  * Helpers for the operator command tests: a harness host whose
- * `grapheon-upgrade.path` state and `df` figures the test controls (the
- * harness's systemctl double models only the container units, and the real
- * disk's free space must not decide a test), history entries with real image
- * IDs, and the upgrade a rollback undoes, run through the real `upgrade`.
+ * `grapheon-upgrade.path` state and `df` figures the test controls (through
+ * the harness's systemctl and df doubles), the upgrade a rollback undoes run
+ * through the real `upgrade`, and readers for JSON, SQLite files and hashes.
  */
-import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { Harness, HARNESS_BIN, type HarnessOptions } from "../harness/harness.ts";
+import { Harness, type HarnessOptions } from "../harness/harness.ts";
 
-/** A harness plus the knobs of the wrappers. */
+/** A harness host, disposed with the scope. */
 export interface OperatorHost extends AsyncDisposable {
   /** The harness. */
   h: Harness;
   /** Sets what `systemctl show grapheon-upgrade.path -p ActiveState` says. */
-  setPathUnit(state: string): Promise<void>;
+  setPathUnit(state: "active" | "inactive" | "failed"): Promise<void>;
   /** Sets what `df --output=avail,size -B1` says. */
   setDisk(availBytes: number, sizeBytes: number): Promise<void>;
 }
 
-const GIB = 1024 ** 3;
-
-/** A harness host with the `.path` unit active and 50 of 100 GiB free unless changed. */
+/**
+ * A harness host (its systemctl double knows `grapheon-upgrade.path`, active;
+ * its df double reports 50 of 100 GiB free unless changed).
+ */
 export async function operatorHost(options: HarnessOptions = {}): Promise<OperatorHost> {
-  const dir = await Deno.makeTempDir({ prefix: "grapheon-operator-" });
-  const systemctl = join(dir, "systemctl");
-  const df = join(dir, "df");
-  await Deno.writeTextFile(
-    systemctl,
-    `#!/bin/sh
-# Test wrapper: answers for grapheon-upgrade.path, passes everything else to the harness double.
-here=$(dirname "$0")
-if [ "$1" = show ] && [ "$2" = grapheon-upgrade.path ]; then
-  echo "ActiveState=$(cat "$here/path-state")"
-  exit 0
-fi
-exec ${JSON.stringify(join(HARNESS_BIN, "systemctl"))} "$@"
-`,
-    { mode: 0o755 },
-  );
-  await Deno.writeTextFile(
-    df,
-    `#!/bin/sh
-# Test double of df --output=avail,size -B1 PATH: figures from a file.
-echo "      Avail    1B-blocks"
-cat "$(dirname "$0")/df-values"
-`,
-    { mode: 0o755 },
-  );
-  const setPathUnit = (state: string) => Deno.writeTextFile(join(dir, "path-state"), state + "\n");
-  const setDisk = (avail: number, size: number) =>
-    Deno.writeTextFile(join(dir, "df-values"), `${avail} ${size}\n`);
-  await setPathUnit("active");
-  await setDisk(50 * GIB, 100 * GIB);
-  let h: Harness;
-  try {
-    h = await Harness.create({
-      ...options,
-      configOverrides: {
-        ...options.configOverrides,
-        commands: { systemctl, df },
-      },
-    });
-  } catch (err) {
-    await Deno.remove(dir, { recursive: true });
-    throw err;
-  }
+  const h = await Harness.create(options);
   return {
     h,
-    setPathUnit,
-    setDisk,
-    async [Symbol.asyncDispose]() {
-      await h.close();
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-    },
+    setPathUnit: (state) => h.setUnitState("grapheon-upgrade.path", state),
+    setDisk: (avail, size) => h.setDisk(avail, size),
+    [Symbol.asyncDispose]: () => h.close(),
   };
 }
 
@@ -106,13 +60,4 @@ export function rows(path: string, sql: string): Record<string, unknown>[] {
 export async function sha256(path: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** Waits up to `ms` for `probe` to be true. */
-export async function waitUntil(probe: () => boolean | Promise<boolean>, ms = 10_000) {
-  const until = Date.now() + ms;
-  while (!(await probe())) {
-    if (Date.now() > until) throw new Error("timed out waiting");
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
