@@ -188,6 +188,7 @@ labTest(
             const h = await backendHealth(lab);
             return h?.status === "healthy" ? h : undefined;
           }, { timeoutMs: 60_000, intervalMs: 200 });
+          lab.log(`healed without a human: ${s.status}: ${s.message}`);
           const expected = s.status === "completed" ? target : good;
           assert.equal(health.version, expected, `status after healing: ${JSON.stringify(s)}`);
           assert.deepEqual(await containerNames(lab), ["grapheon-backend", "grapheon-frontend"]);
