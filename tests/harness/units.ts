@@ -2,7 +2,7 @@
  * What the published container units do, for the systemctl double and for the
  * harness's own set-up: start = `podman rm -f <container>` then
  * `podman run <image>:<runTag>` with the unit's env, env files, mounts and the
- * live port; stop = `podman stop -t 15 <container>`.
+ * live port; stop = `podman stop -t 15 <container>` (restart does both).
  *
  * The units are modelled as podman's `--sdnotify=conmon` units: `start` waits
  * until the container has started, so a tag that resolves to no local image
@@ -78,6 +78,9 @@ async function startContainerUnit(
   name: string,
   harnessDir: string,
 ): Promise<string | null> {
+  // A restart stops first (ExecStop: podman stop -t 15, SIGTERM), then ExecStartPre: rm -f.
+  const old = s.containers[u.container];
+  if (old) await stopContainer(old, 15_000);
   await removeContainer(s, u.container);
   const ref = `${u.image}:${u.runTag}`;
   const id = resolveImage(s, ref);
