@@ -124,16 +124,20 @@ function planJson(plan: RollbackPlan): Record<string, unknown> {
 
 function planLines(host: Host, plan: RollbackPlan): string[] {
   const id = (x: string | null) => x ? x.slice(0, 12) : "to pull";
+  const now = (x: string | null) => x ? x.slice(0, 12) : "no container";
   const lines = [
     `rollback plan (${plan.source})`,
-    `  now:  ${pairText(plan.from)} (backend ${id(plan.from.backend.imageId)}, frontend ${
-      id(plan.from.frontend.imageId)
+    `  now:  ${pairText(plan.from)} (backend ${now(plan.from.backend.imageId)}, frontend ${
+      now(plan.from.frontend.imageId)
     })`,
     `  to:   ${pairText(plan.to)} (backend ${id(plan.to.backend.imageId)}, frontend ${
       id(plan.to.frontend.imageId)
     })`,
   ];
-  for (const p of plan.pulls) lines.push(`  pull: ${p.ref} (no longer on the host)`);
+  for (const p of plan.pulls) {
+    const why = p.recordedId ? `image ${p.recordedId.slice(0, 12)} was pruned` : "not on the host";
+    lines.push(`  pull: ${p.ref} (${why})`);
+  }
   if (plan.snapshot) {
     lines.push(
       `  data: stop ${host.config.backend.service}, move network.db aside, restore ${plan.snapshot.name}`,

@@ -2,7 +2,7 @@
  * Running a planned rollback as a job, with the same bookkeeping as an upgrade
  * (lib/job.ts): journal kind "rollback", trigger "operator", the UI's status
  * file (running, then completed or failed), a history entry. Steps: 2–3 pull
- * the images no longer on the host (nothing live changes before both are
+ * the images not (or no longer) on the host (nothing live changes before both are
  * there), 4 stop the backend and restore the snapshot if asked, point the run
  * tag at the exact image IDs and restart, 5 verify health and version.
  */
@@ -65,7 +65,7 @@ async function pullMissing(job: Job, plan: RollbackPlan): Promise<void> {
     await setStatus(job, {
       status: "running",
       step: pull.which === "backend" ? 2 : 3,
-      message: `Pulling ${pull.ref} (no longer on the host)`,
+      message: `Pulling ${pull.ref}`,
     });
     const id = await pullImage(host, { ref: pull.ref, signal: job.signal });
     if (pull.recordedId && id !== pull.recordedId) {
