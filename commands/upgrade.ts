@@ -6,7 +6,7 @@
  * written before each phase lets the next run finish a job that was killed.
  */
 import { join } from "node:path";
-import { cleanupCanary } from "../lib/canary.ts";
+import { canaryUnavailable, cleanupCanary } from "../lib/canary.ts";
 import { type CommandSpec, parseCommandArgs, versionFlag } from "../lib/cli.ts";
 import { loadConfig } from "../lib/config.ts";
 import { errorMessage, InputError, ToolError, UsageError } from "../lib/errors.ts";
@@ -191,10 +191,13 @@ async function runPhases(job: Job, options: { canary: boolean }): Promise<number
       await advance(job, "pulled");
     }
     if (job.journal.phase === "pulled") {
-      if (options.canary && job.host.config.canary.enabled) {
+      const skip = !options.canary || !job.host.config.canary.enabled
+        ? "turned off"
+        : canaryUnavailable(job.host);
+      if (skip === null) {
         const refused = await canary(job);
         if (refused !== null) return refused;
-      }
+      } else job.host.log.warn(`canary skipped: ${skip}`);
       await advance(job, "canary-passed");
     }
     checkpoint(job);

@@ -57,6 +57,17 @@ function freeLoopbackPort(): number {
   return port;
 }
 
+/**
+ * Why the canary cannot run on this host, or null. With `network: "host"` the
+ * new backend would have to listen on the live backend's own port.
+ */
+export function canaryUnavailable(host: Host): string | null {
+  if (host.config.network === "host") {
+    return 'the containers use the host network (config network: "host"), so a second backend cannot listen beside the live one';
+  }
+  return null;
+}
+
 /** Removes a canary container and scratch dir left by an earlier run. */
 export async function cleanupCanary(host: Host): Promise<void> {
   await host.podman.removeContainer(canaryName(host)).catch(() => {});
@@ -90,7 +101,7 @@ export async function runCanary(host: Host, options: CanaryOptions): Promise<Can
         "--label",
         "grapheon-tool=canary",
         "-p",
-        `127.0.0.1:${port}:${host.config.backend.port}`,
+        `127.0.0.1:${port}:${host.config.backend.containerPort}`,
       ],
     });
     const exited = new AbortController();
