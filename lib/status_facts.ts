@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { listBackups } from "./backup.ts";
 import { diskSpace } from "./disk.ts";
 import { errorMessage } from "./errors.ts";
+import { lstatOrNull } from "./files.ts";
 import { healthBodySchema } from "./health.ts";
 import { readHistory } from "./history.ts";
 import type { Host } from "./host.ts";
@@ -40,7 +41,9 @@ async function readRequestFacts(dataDir: string): Promise<RequestFacts> {
       present: true,
       backend: r.backend,
       frontend: r.frontend,
-      requestedAt: r.requestedAt ?? null,
+      // a bare-version request says nothing about when: the file's time stands in
+      requestedAt: r.requestedAt ??
+        (await lstatOrNull(requestPath(dataDir)).catch(() => null))?.mtime?.toISOString() ?? null,
       error: null,
     };
   } catch (err) {

@@ -20,7 +20,10 @@ async function status(h: Harness) {
   return doc;
 }
 
-function problem(doc: { problems: { id: string; fix: string; message: string }[] }, id: string) {
+function problem(
+  doc: { problems: { id: string; fix: string; message: string; severity: string }[] },
+  id: string,
+) {
   const p = doc.problems.find((x) => x.id === id);
   assert.ok(p, `problem ${id} in ${JSON.stringify(doc.problems.map((x) => x.id))}`);
   return p;
@@ -187,4 +190,19 @@ Deno.test("status: an interrupted upgrade in the journal; rollback then goes bac
   assert.equal(hist.entries[1].result, "failed");
   assert.match(hist.entries[1].message, /superseded by an operator rollback/);
   assert.deepEqual((await status(h)).problems, []);
+});
+
+Deno.test("status: a request nobody acted on for minutes is stuck (bare version: by the file's time)", async () => {
+  await using op = await operatorHost();
+  const { h } = op;
+  await h.writeRequest("0.3.0");
+  const fresh = await status(h);
+  assert.ok(!fresh.problems.some((p) => p.id === "request-stuck"), "just written: pending");
+  assert.equal(fresh.upgrade.request.present, true);
+  const old = new Date(Date.now() - 10 * 60_000);
+  await Deno.utime(join(h.dataDir, "upgrade-requested"), old, old);
+  const doc = await status(h);
+  const p = problem(doc, "request-stuck");
+  assert.equal(p.severity, "warning");
+  assert.match(p.fix, /systemctl start grapheon-upgrade\.service/);
 });
