@@ -218,7 +218,8 @@ export const rollbackCommand: CommandSpec = {
       });
       return EXIT.OK;
     }
-    if (!ctx.global.json) { for (const line of planLines(host, plan)) ctx.out(line); }
+    // the plan is the result on stdout; with --json it goes to the log, so a prompt still shows it
+    for (const line of planLines(host, plan)) ctx.global.json ? ctx.log.info(line) : ctx.out(line);
     if (!(await confirm("Roll back now?", { yes: options.yes }))) {
       throw new ToolError("not confirmed; nothing was changed");
     }
