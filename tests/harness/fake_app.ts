@@ -4,16 +4,20 @@
  * `/api/health` with the contract's body for its release's behaviour, applies a
  * "migration" to `network.db` at start-up (like the real app, which changes the
  * schema itself) and keeps writing to it while it runs, so backups are taken
- * from a live WAL database. The frontend answers 200 on every path.
+ * from a live WAL database. The frontend answers 200 on every path but
+ * `/api/`, which it proxies to the backend container (502 when that is down).
  *
  * Behaviours: healthy, degraded (200), unhealthy (503), crash (migrates, then
  * exits 1), wrong-version (reports `reportVersion`), slow-start (listens after
  * `startDelayMs`), needs-jwt (exits 1 unless JWT_SECRET is set and not
- * "change-me"), hang (accepts connections, never answers). Any serving
+ * "change-me"), hang (accepts connections, never answers). The backend also
+ * serves the update endpoints (fake_updates_api.ts). Any serving
  * behaviour with `crashAfterMs` exits 1 that long after it started listening.
  */
 import { DatabaseSync } from "node:sqlite";
 import type { AppSpec } from "./containers.ts";
+import { updatesApi } from "./fake_updates_api.ts";
+import { readState } from "./state.ts";
 
 const spec = JSON.parse(Deno.args[0]) as AppSpec;
 const release = spec.image;
@@ -107,10 +111,35 @@ function healthBody(): { status: number; body: unknown } {
   };
 }
 
+/** The frontend's nginx: `/api/` goes to the backend container; 502 when it does not answer. */
+async function proxyToBackend(req: Request): Promise<Response> {
+  const harness = Deno.env.get("GRAPHEON_HARNESS_STATE");
+  const state = harness ? readState(harness) : null;
+  const unit = state &&
+    Object.values(state.units).find((u) => u.kind === "container" && u.component === "backend");
+  const backend = unit?.kind === "container" ? state?.containers[unit.container] : undefined;
+  const url = new URL(req.url);
+  try {
+    if (!backend) throw new Error("no backend container");
+    const res = await fetch(`http://127.0.0.1:${backend.port}${url.pathname}${url.search}`, {
+      method: req.method,
+      body: req.method === "GET" || req.method === "HEAD" ? undefined : await req.arrayBuffer(),
+      signal: AbortSignal.timeout(10_000),
+    });
+    return new Response(await res.arrayBuffer(), { status: res.status, headers: res.headers });
+  } catch {
+    return new Response("<html><body><h1>502 Bad Gateway</h1></body></html>", {
+      status: 502,
+      headers: { "content-type": "text/html" },
+    });
+  }
+}
+
 async function handler(req: Request): Promise<Response> {
   const path = new URL(req.url).pathname;
   if (release.behaviour === "hang") await new Promise(() => {});
   if (release.component === "frontend") {
+    if (path.startsWith("/api/")) return await proxyToBackend(req);
     const code = release.behaviour === "unhealthy" ? 503 : 200;
     return new Response(
       `<!doctype html><title>Graphēon</title><!-- frontend ${release.version} -->`,
@@ -124,7 +153,14 @@ async function handler(req: Request): Promise<Response> {
     const { status, body } = healthBody();
     return Response.json(body, { status });
   }
-  return Response.json({ detail: "Not Found" }, { status: 404 });
+  const updates = await updatesApi(req, {
+    dataDir: env.get("DATA_DIR") ?? "/data",
+    hostPath,
+    version: release.version,
+    containerId: spec.id,
+    log,
+  });
+  return updates ?? Response.json({ detail: "Not Found" }, { status: 404 });
 }
 
 async function serve(): Promise<void> {

@@ -378,6 +378,37 @@ export class Harness {
     }
   }
 
+  /**
+   * What the web UI does: `POST /api/updates/upgrade` (the app writes the
+   * request for its `:latest` release) through the frontend's `/api/` proxy,
+   * or straight to the backend. Returns the HTTP status and body.
+   */
+  async appRequestUpgrade(via: "frontend" | "backend" = "frontend") {
+    return await this.#api("POST", "/api/updates/upgrade", via);
+  }
+
+  /** What the web UI polls: `GET /api/updates/status` (through the frontend by default). */
+  async appStatus(via: "frontend" | "backend" = "frontend") {
+    return await this.#api("GET", "/api/updates/status", via);
+  }
+
+  async #api(
+    method: string,
+    path: string,
+    via: "frontend" | "backend",
+  ): Promise<{ status: number; body: unknown }> {
+    const base = via === "frontend"
+      ? this.config.frontend.url.replace(/\/$/, "")
+      : new URL(this.config.backend.healthUrl).origin;
+    const res = await fetch(`${base}${path}`, { method, signal: AbortSignal.timeout(10_000) });
+    const text = await res.text();
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch { /* an nginx error page */ }
+    return { status: res.status, body };
+  }
+
   /** Polls health until it reports `version` with status 200, up to `timeoutMs`; the last result. */
   async waitForVersion(version: string, timeoutMs = 10_000): Promise<HealthResult> {
     const until = Date.now() + timeoutMs;

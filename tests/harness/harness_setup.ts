@@ -98,6 +98,7 @@ export async function seedRegistry(options: {
   latest?: Partial<Record<Component, string>>;
 }): Promise<Record<string, Release>> {
   const out: Record<string, Release> = {};
+  let backendLatest: string | undefined;
   for (const component of ["backend", "frontend"] as const) {
     const defaults = component === "backend" ? DEFAULT_BACKEND_RELEASES : DEFAULT_FRONTEND_RELEASES;
     Object.assign(
@@ -109,9 +110,19 @@ export async function seedRegistry(options: {
           ...(options.noDefaultReleases ? {} : defaults),
           ...(options.releases?.[component] ?? {}),
         },
-        latest: options.latest?.[component],
+        // The frontend's :latest follows the backend's when it has that version (one release).
+        latest: options.latest?.[component] ??
+          (component === "frontend" &&
+              backendLatest &&
+              (options.releases?.frontend?.[backendLatest] ||
+                (!options.noDefaultReleases && DEFAULT_FRONTEND_RELEASES[backendLatest]))
+            ? backendLatest
+            : undefined),
       }),
     );
+    if (component === "backend") {
+      backendLatest = out[`${options.config.backend.image}:latest`]?.version;
+    }
   }
   return out;
 }
