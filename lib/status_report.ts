@@ -211,8 +211,12 @@ function checkUnits(facts: StatusFacts, config: Config): Problem[] {
       severity: "error",
       message: `${PATH_UNIT} is ${pathState}: an upgrade requested from the web UI is never ` +
         `started`,
-      fix: `'systemctl enable --now ${PATH_UNIT}' (install it with 'grapheon-tool install' or ` +
-        `the NixOS module if it is missing)`,
+      fix: pathState === "failed"
+        // TriggerLimitBurst hit (a request that kept re-triggering): it stays failed until reset
+        ? `'systemctl reset-failed ${PATH_UNIT} ${UPGRADE_UNIT}' then 'systemctl start ` +
+          `${PATH_UNIT}' (check 'journalctl -u ${UPGRADE_UNIT}' for why it kept re-running)`
+        : `'systemctl enable --now ${PATH_UNIT}' (install it with 'grapheon-tool install' or ` +
+          `the NixOS module if it is missing)`,
     });
   }
   for (const which of ["backend", "frontend"] as const) {

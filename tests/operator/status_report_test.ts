@@ -146,6 +146,15 @@ Deno.test("units: .path unit not active, container units down", async () => {
   const facts = await healthy();
   facts.units["grapheon-upgrade.path"] = "failed";
   assert.deepEqual(ids(facts), ["upgrade-path-inactive"]);
+  assert.match(
+    detectProblems(facts, config)[0].fix,
+    /systemctl reset-failed grapheon-upgrade\.path/,
+  );
+  facts.units["grapheon-upgrade.path"] = "inactive";
+  assert.match(
+    detectProblems(facts, config)[0].fix,
+    /systemctl enable --now grapheon-upgrade\.path/,
+  );
   delete facts.units["grapheon-upgrade.path"];
   assert.match(detectProblems(facts, config)[0].message, /is unknown/);
   const down = await healthy();
