@@ -3,12 +3,16 @@
  * files that others can write, read without following symlinks. The upgrade runs
  * as root on a directory a container can write, so both matter.
  */
+import { constants, promises as fsp } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { UnsafePathError } from "./errors.ts";
 
 /** Options for `writeFileAtomic`. */
 export interface AtomicWriteOptions {
-  /** Mode for a new file (an existing file keeps its mode). Default 0o644. */
+  /**
+   * The file's mode. Without it an existing file keeps its permission bits
+   * (never setuid/setgid/sticky) and a new one gets 0o644.
+   */
   mode?: number;
 }
 
@@ -33,7 +37,10 @@ export async function assertRegularOrMissing(path: string): Promise<Deno.FileInf
 /**
  * Writes `data` to `path` so that a reader sees either the old or the new file,
  * never a part: temp file in the same directory, fsync, rename, fsync of the
- * directory. Refuses (and leaves untouched) a path that is a symlink.
+ * directory. Refuses (and leaves untouched) a path that is a symlink. The temp
+ * file is created with O_EXCL|O_NOFOLLOW and its mode set through its own
+ * descriptor, so nothing another user can rename into the directory is ever
+ * followed, chmod-ed or written.
  */
 export async function writeFileAtomic(
   path: string,
@@ -41,25 +48,25 @@ export async function writeFileAtomic(
   options: AtomicWriteOptions = {},
 ): Promise<void> {
   const existing = await assertRegularOrMissing(path);
-  const mode = existing?.mode != null ? existing.mode & 0o7777 : (options.mode ?? 0o644);
+  const mode = options.mode ?? (existing?.mode != null ? existing.mode & 0o777 : 0o644);
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`);
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  const file = await Deno.open(tmp, { write: true, createNew: true, mode });
+  const handle = await fsp.open(
+    tmp,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    0o600,
+  );
   try {
-    let written = 0;
-    while (written < bytes.length) written += await file.write(bytes.subarray(written));
-    await Deno.chmod(tmp, mode).catch(() => {});
-    await file.sync();
+    await handle.chmod(mode);
+    await handle.writeFile(bytes);
+    await handle.sync();
   } catch (err) {
-    file.close();
+    await handle.close().catch(() => {});
     await Deno.remove(tmp).catch(() => {});
     throw err;
-  } finally {
-    try {
-      file.close();
-    } catch { /* already closed */ }
   }
+  await handle.close();
   try {
     await Deno.rename(tmp, path);
   } catch (err) {
@@ -88,37 +95,42 @@ export interface SafeReadOptions {
 }
 
 /**
- * Reads a file that an untrusted writer may control: refuses a symlink, a
- * non-regular file, a file over `maxBytes`, and a path swapped between the
- * check and the open. Returns null when the file does not exist.
+ * Reads a file that an untrusted writer may control: opened with O_NOFOLLOW and
+ * O_NONBLOCK (a symlink is refused, a FIFO cannot block), then checked through
+ * the descriptor: a regular file of at most `maxBytes`. Returns null when the
+ * file does not exist.
  */
 export async function readFileSafe(path: string, options: SafeReadOptions): Promise<string | null> {
-  const before = await assertRegularOrMissing(path);
-  if (!before) return null;
-  if (before.size > options.maxBytes) {
-    throw new UnsafePathError(
-      `${path}: is ${before.size} bytes, more than the ${options.maxBytes} allowed`,
-    );
-  }
-  const file = await Deno.open(path, { read: true });
+  let handle: fsp.FileHandle;
   try {
-    const after = await file.stat();
-    if (after.ino !== before.ino || after.dev !== before.dev || !after.isFile) {
-      throw new UnsafePathError(`${path}: changed while being opened; refusing it`);
+    handle = await fsp.open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === "ENOENT") return null;
+    if (code === "ELOOP") throw new UnsafePathError(`${path}: is a symlink; refusing to follow it`);
+    throw err;
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw new UnsafePathError(`${path}: is not a regular file`);
+    if (info.size > options.maxBytes) {
+      throw new UnsafePathError(
+        `${path}: is ${info.size} bytes, more than the ${options.maxBytes} allowed`,
+      );
     }
     const buf = new Uint8Array(options.maxBytes + 1);
     let n = 0;
     while (n < buf.length) {
-      const r = await file.read(buf.subarray(n));
-      if (r === null) break;
-      n += r;
+      const { bytesRead } = await handle.read(buf, n, buf.length - n, null);
+      if (bytesRead === 0) break;
+      n += bytesRead;
     }
     if (n > options.maxBytes) {
       throw new UnsafePathError(`${path}: grew past the ${options.maxBytes} bytes allowed`);
     }
     return new TextDecoder().decode(buf.subarray(0, n));
   } finally {
-    file.close();
+    await handle.close();
   }
 }
 

@@ -68,3 +68,22 @@ Deno.test("safe reader refuses symlinks, directories and oversize files", async 
   await Deno.writeTextFile(target, "ok");
   assert.equal(await readFileSafe(target, { maxBytes: 100 }), "ok");
 });
+
+Deno.test("safe reader refuses a FIFO without blocking on it", async () => {
+  await using dir = await tempDir();
+  const fifo = join(dir.path, "upgrade-requested");
+  const mk = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+  assert.equal(mk.code, 0);
+  await assert.rejects(() => readFileSafe(fifo, { maxBytes: 100 }), /not a regular file/);
+});
+
+Deno.test("atomic writer never carries setuid/setgid bits over from a planted file", async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "upgrade-status.json");
+  await Deno.writeTextFile(path, "{}");
+  await Deno.chmod(path, 0o6755);
+  await writeFileAtomic(path, "{}");
+  assert.equal((await Deno.stat(path)).mode! & 0o7777, 0o755);
+  await writeFileAtomic(path, "{}", { mode: 0o644 });
+  assert.equal((await Deno.stat(path)).mode! & 0o7777, 0o644, "an explicit mode always applies");
+});
