@@ -76,3 +76,25 @@ Deno.test("request: bad or missing versions and a planted symlink change nothing
   assert.equal(await Deno.readTextFile(target), "keep");
   assert.ok((await Deno.lstat(path)).isSymlink);
 });
+
+Deno.test("request: grapheon-upgrade.path picks it up and the upgrade service runs it", async () => {
+  await using op = await operatorHost({ watchPathUnit: true });
+  const { h } = op;
+  const r = await h.runTool(["request", "0.3.0"]);
+  assert.equal(r.code, 0, r.stderr);
+  const until = Date.now() + 60_000;
+  let status = await h.readStatus();
+  while (status?.status !== "completed" && status?.status !== "failed" && Date.now() < until) {
+    await new Promise((res) => setTimeout(res, 100));
+    status = await h.readStatus().catch(() => null);
+  }
+  assert.equal(status?.status, "completed", JSON.stringify(status));
+  assert.equal(h.runningVersions().backend, "0.3.0");
+  assert.ok(h.calls("systemctl", "start", "grapheon-upgrade.service").length >= 1);
+  // the runner writes the terminal status first, then archives the request
+  const gone = Date.now() + 10_000;
+  while (await Deno.lstat(join(h.dataDir, "upgrade-requested")).catch(() => null)) {
+    assert.ok(Date.now() < gone, "the request was archived");
+    await new Promise((res) => setTimeout(res, 50));
+  }
+});

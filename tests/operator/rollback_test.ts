@@ -39,6 +39,10 @@ Deno.test("rollback: back to the release before the last upgrade, by its exact i
   assert.equal(status.from_version, "0.3.0");
   assert.equal(status.to_version, "0.2.0");
   assert.equal(status.job_id, out.job_id);
+  // what the web UI gets from the app's own endpoint, through the frontend
+  const ui = await h.appStatus();
+  assert.equal(ui.status, 200);
+  assert.deepEqual(ui.body, status);
 
   const hist = historyJsonSchema.parse(parseJson((await h.runTool(["history", "--json"])).stdout));
   assert.equal(hist.total, 2);
