@@ -73,6 +73,10 @@ Deno.test("status: DATA_DIR not a mount of the host data dir (the upstream bug)"
   const human = await op.h.runTool(["status"]);
   assert.equal(human.code, 1);
   assert.match(human.stdout, /fix: set DATA_DIR=\/app\/data/);
+  // and indeed: the web UI's upgrade request never reaches the host
+  const post = await op.h.appRequestUpgrade();
+  assert.ok(post.status < 300, JSON.stringify(post));
+  assert.equal(await Deno.lstat(join(op.h.dataDir, "upgrade-requested")).catch(() => null), null);
 });
 
 Deno.test("status: grapheon-upgrade.path not active", async () => {
