@@ -12,8 +12,14 @@ import { loadConfig } from "../lib/config.ts";
 import { errorMessage, InputError, ToolError, UsageError } from "../lib/errors.ts";
 import { EXIT } from "../lib/exit_codes.ts";
 import { type Host, realHost } from "../lib/host.ts";
-import { advance, type Job, newJobId } from "../lib/job.ts";
-import { type Journal, liveTouched, readJournal, writeJournal } from "../lib/journal.ts";
+import { advance, finish, type Job, newJobId } from "../lib/job.ts";
+import {
+  type Journal,
+  journalPath,
+  liveTouched,
+  readJournal,
+  writeJournal,
+} from "../lib/journal.ts";
 import { livePair, readLive } from "../lib/live.ts";
 import { acquireLock } from "../lib/lock.ts";
 import { parseRequest, readRequestText } from "../lib/request_file.ts";
@@ -92,9 +98,21 @@ export const upgradeCommand: CommandSpec = {
     try {
       const existing = await readJournal(config.stateDir);
       if (existing && "corrupt" in existing) {
-        throw new ToolError(
-          `the upgrade journal is unreadable (${existing.corrupt}); run 'grapheon-tool status'`,
-        );
+        const aside = await moveJournalAside(host);
+        return await blocked(host, {
+          message:
+            `The upgrade journal was unreadable (${existing.corrupt}); it was moved to ${aside}. ` +
+            `What runs is unknown to the tool: check 'grapheon-tool status' before upgrading again.`,
+          keepJournal: false,
+        });
+      }
+      if (existing?.kind === "rollback") {
+        return await blocked(host, {
+          message:
+            `An interrupted rollback (job ${existing.id}, to ${versions(existing.to)}) must be ` +
+            `finished first: run 'grapheon-tool rollback' (it may restore data, which an upgrade cannot).`,
+          keepJournal: true,
+        });
       }
       if (existing) {
         return await resume(host, existing, { signal: interrupt.signal, canary: options.canary });
@@ -252,12 +270,14 @@ async function resume(
   host.log.warn(
     `resuming interrupted ${journal.kind} ${journal.id} at phase ${journal.phase} (attempt ${journal.attempts})`,
   );
+  if (journal.phase === "finishing" && journal.outcome) return await end(job, journal.outcome);
   if (journal.phase === "rolling-back") {
     return await rollBack(job, journal.failure ?? "interrupted");
   }
   if (journal.phase === "swapping" || journal.phase === "verifying") {
     try {
-      await swap(job);
+      const live = await readLive(host);
+      await swap(job, { backend: live.backend.imageId, frontend: live.frontend.imageId });
       await advance(job, "verifying");
       await verify(job);
       return await complete(job);
@@ -266,6 +286,37 @@ async function resume(
     }
   }
   return await runPhases(job, { canary: options.canary });
+}
+
+/**
+ * The job cannot go on without an operator: a terminal status that says what to
+ * do, the pending request archived (so the .path unit cannot loop), exit 7.
+ */
+async function blocked(
+  host: Host,
+  options: { message: string; keepJournal: boolean },
+): Promise<number> {
+  const job: Job = {
+    host,
+    journal: emptyJournal(host, null),
+    signal: new AbortController().signal,
+    startedMono: host.clock.monotonic(),
+  };
+  await finish(job, {
+    result: "failed",
+    message: options.message,
+    step: 0,
+    archiveAny: true,
+    keepJournal: options.keepJournal,
+  });
+  return EXIT.ROLLBACK_FAILED;
+}
+
+async function moveJournalAside(host: Host): Promise<string> {
+  const from = journalPath(host.config.stateDir);
+  const to = `${from}.unreadable-${host.clock.now().toISOString().replace(/[:.]/g, "-")}`;
+  await Deno.rename(from, to);
+  return to;
 }
 
 /** A status left `running` with no journal (killed before the first phase): make it terminal. */

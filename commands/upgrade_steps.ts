@@ -74,8 +74,11 @@ export async function canary(job: Job): Promise<number | null> {
   return code;
 }
 
-/** Step 4. */
-export async function swap(job: Job): Promise<void> {
+/** Step 4. `current`: the images running now, when they may differ from the journal's `from` (a resume). */
+export async function swap(
+  job: Job,
+  current?: { backend: string | null; frontend: string | null },
+): Promise<void> {
   const { host, journal } = job;
   await setStatus(job, { status: "running", step: 4 });
   for (const which of ["backend", "frontend"] as const) {
@@ -83,7 +86,8 @@ export async function swap(job: Job): Promise<void> {
   }
   await switchImages(host, {
     target: { backend: journal.to.backend.imageId!, frontend: journal.to.frontend.imageId! },
-    current: { backend: journal.from.backend.imageId, frontend: journal.from.frontend.imageId },
+    current: current ??
+      { backend: journal.from.backend.imageId, frontend: journal.from.frontend.imageId },
   });
 }
 
@@ -202,6 +206,7 @@ export function currentStep(job: Job): number {
     swapping: 4,
     verifying: 5,
     "rolling-back": 5,
+    finishing: 5,
   }[
     job.journal.phase
   ];

@@ -6,17 +6,7 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { readFileSafe, writeFileAtomic } from "./files.ts";
-import { pairSchema } from "./journal.ts";
-
-/** How a job ended. */
-export const RESULTS = [
-  "completed",
-  "noop",
-  "rolled-back",
-  "rollback-failed",
-  "failed",
-  "refused",
-] as const;
+import { pairSchema, RESULTS } from "./journal.ts";
 
 /** One history entry. */
 export const historyEntrySchema = z.object({
@@ -48,7 +38,12 @@ export async function readHistory(
   stateDir: string,
 ): Promise<{ entries: HistoryEntry[]; warning?: string }> {
   const path = historyPath(stateDir);
-  const text = await readFileSafe(path, { maxBytes: 16 * 1024 * 1024 }).catch(() => null);
+  let text: string | null;
+  try {
+    text = await readFileSafe(path, { maxBytes: 16 * 1024 * 1024 });
+  } catch (err) {
+    return { entries: [], warning: err instanceof Error ? err.message : String(err) };
+  }
   if (text === null) return { entries: [] };
   try {
     const parsed = z.array(historyEntrySchema).safeParse(JSON.parse(text));
@@ -62,9 +57,18 @@ export async function readHistory(
   }
 }
 
-/** Appends an entry (atomic rewrite, capped at the newest 500). */
+/**
+ * Appends an entry (atomic rewrite, capped at the newest 500). An entry whose id
+ * is already there is not added twice (a finish redone after a crash). An
+ * unreadable history file is moved aside first, never overwritten.
+ */
 export async function appendHistory(stateDir: string, entry: HistoryEntry): Promise<void> {
-  const { entries } = await readHistory(stateDir);
+  const { entries, warning } = await readHistory(stateDir);
+  if (warning) {
+    const path = historyPath(stateDir);
+    await Deno.rename(path, `${path}.unreadable-${new Date().toISOString().replace(/[:.]/g, "-")}`);
+  }
+  if (entries.some((e) => e.id === entry.id)) return;
   entries.push(entry);
   const kept = entries.slice(-MAX_ENTRIES);
   await writeFileAtomic(historyPath(stateDir), JSON.stringify(kept, null, 2) + "\n", {

@@ -101,9 +101,17 @@ export async function finish(
     step: number;
     /** Archive whatever request file is there (a bad request), not only the one this job read. */
     archiveAny?: boolean;
+    /** Leave the journal in place (it belongs to another job the operator must finish). */
+    keepJournal?: boolean;
   },
 ): Promise<void> {
   const { host, journal } = job;
+  if (!outcome.keepJournal) {
+    // Recorded first: a crash from here on only redoes this bookkeeping, never the work.
+    journal.phase = "finishing";
+    journal.outcome = { result: outcome.result, message: outcome.message, step: outcome.step };
+    await writeJournal(host.config.stateDir, journal);
+  }
   const terminal: StatusValue = outcome.result === "completed" || outcome.result === "noop"
     ? "completed"
     : "failed";
@@ -144,7 +152,7 @@ export async function finish(
         "the request file was replaced during the job; the new request is left for the next run",
       );}
   }
-  await clearJournal(host.config.stateDir);
+  if (!outcome.keepJournal) await clearJournal(host.config.stateDir);
   const log = outcome.result === "completed" || outcome.result === "noop"
     ? host.log.info
     : host.log.error;

@@ -29,10 +29,28 @@ export const PHASES = [
   "swapping",
   "verifying",
   "rolling-back",
+  "finishing",
 ] as const;
 
 /** One phase. */
 export type Phase = (typeof PHASES)[number];
+
+/** How a job can end. */
+export const RESULTS = [
+  "completed",
+  "noop",
+  "rolled-back",
+  "rollback-failed",
+  "failed",
+  "refused",
+] as const;
+
+/** The recorded end of a job, written before its terminal status so a crash cannot redo the work. */
+export const outcomeSchema = z.object({
+  result: z.enum(RESULTS),
+  message: z.string(),
+  step: z.number().int().min(0).max(5),
+});
 
 /** The journal document. */
 export const journalSchema = z.object({
@@ -49,6 +67,8 @@ export const journalSchema = z.object({
   backup: z.string().nullable(),
   /** Why a rollback started. */
   failure: z.string().nullable(),
+  /** Set with phase `finishing`: the outcome being recorded. */
+  outcome: outcomeSchema.nullish(),
 });
 
 /** The journal. */
