@@ -83,6 +83,10 @@ export interface StartOptions {
   harnessDir: string;
   /** The unit that starts it. */
   unit?: string;
+  /** `--label` labels. */
+  labels?: Record<string, string>;
+  /** `--rm`. */
+  autoRemove?: boolean;
 }
 
 /** The spec a fake app process receives (one JSON argument). */
@@ -159,6 +163,8 @@ export function startContainer(state: HarnessState, o: StartOptions): Container 
     startedAt: now,
     unit: o.unit,
   };
+  if (o.labels && Object.keys(o.labels).length) c.labels = o.labels;
+  if (o.autoRemove) c.autoRemove = true;
   state.containers[o.name] = c;
   return c;
 }
@@ -214,6 +220,13 @@ export async function removeContainer(state: HarnessState, name: string): Promis
   delete state.containers[name];
 }
 
+/** Forgets `--rm` containers whose process has ended (podman removes them on exit). */
+export function reapAutoRemoved(state: HarnessState): void {
+  for (const [name, c] of Object.entries(state.containers)) {
+    if (c.autoRemove && !containerRunning(c)) delete state.containers[name];
+  }
+}
+
 /** Containers (any state) that use image `id`. */
 export function containersUsing(state: HarnessState, id: string): Container[] {
   return Object.values(state.containers).filter((c) => c.image === id);
@@ -253,9 +266,12 @@ export function inspectContainerView(state: HarnessState, c: Container): Record<
       Hostname: c.id.slice(0, 12),
       Env: c.env,
       Image: c.imageName,
-      Labels: state.images[c.image]
-        ? { "org.opencontainers.image.version": state.images[c.image].release.version }
-        : {},
+      Labels: {
+        ...(state.images[c.image]
+          ? { "org.opencontainers.image.version": state.images[c.image].release.version }
+          : {}),
+        ...c.labels,
+      },
     },
     Mounts: c.mounts.map((m) => ({
       Type: "bind",

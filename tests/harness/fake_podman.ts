@@ -5,7 +5,7 @@
  * in $GRAPHEON_HARNESS_STATE. Unknown flags are accepted and ignored; every
  * call is recorded.
  */
-import { resolveImage, withDefaultTag } from "./containers.ts";
+import { reapAutoRemoved, resolveImage, withDefaultTag } from "./containers.ts";
 import { type Outcome, runDouble } from "./double.ts";
 import { BOOLEAN_SHORTS, failWith, has, parse, values } from "./podman_args.ts";
 import { containerInspect, logs, ps, rm, runContainer, stop } from "./podman_containers.ts";
@@ -27,6 +27,7 @@ function handle(
     cmd = `${group} ${rest[0] ?? ""}`;
     rest = rest.slice(1);
   }
+  reapAutoRemoved(s);
   if (fault && !cmd.endsWith("pull")) {
     return failWith(fault, 125, `Error: ${cmd}: injected failure`);
   }

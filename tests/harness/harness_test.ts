@@ -633,3 +633,45 @@ Deno.test("end to end as a user: the web UI's request, the path unit, the tool, 
   assert.deepEqual(h.runningVersions(), { backend: "0.3.0", frontend: "0.3.0" });
   for (const s of seen) assert.ok(["idle", "running", "completed"].includes(s), `UI saw ${s}`);
 });
+
+Deno.test("podman run --label and --rm: ps filters by label, an exited --rm container is gone", async () => {
+  await using h = await Harness.create();
+  await h.install("backend", "0.3.0", { runTag: false });
+  await h.install("backend", "0.3.2", { runTag: false });
+  const ok = await h.double("podman", [
+    "run",
+    "-d",
+    "--pull=never",
+    "--name",
+    "c1",
+    "--label",
+    "grapheon-tool=canary",
+    h.ref("backend", "0.3.0"),
+  ]);
+  assert.equal(ok.code, 0, ok.stderr);
+  const dies = await h.double("podman", [
+    "run",
+    "-d",
+    "--rm",
+    "--name",
+    "c2",
+    h.ref("backend", "0.3.2"),
+  ]);
+  assert.equal(dies.code, 0, dies.stderr);
+  const ps = await h.double("podman", [
+    "ps",
+    "-a",
+    "--format",
+    "json",
+    "--filter",
+    "label=grapheon-tool=canary",
+  ]);
+  assert.deepEqual(JSON.parse(ps.stdout).map((c: { Names: string[] }) => c.Names[0]), ["c1"]);
+  const inspect = await h.double("podman", ["container", "inspect", "--format", "json", "c1"]);
+  assert.equal(JSON.parse(inspect.stdout)[0].Config.Labels["grapheon-tool"], "canary");
+  const gone = await waitFor(
+    () => h.double("podman", ["container", "inspect", "--format", "json", "c2"]),
+    (r) => r.code !== 0,
+  );
+  assert.equal(gone.code, 125, "the crashed --rm container was removed");
+});

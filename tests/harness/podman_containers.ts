@@ -96,6 +96,11 @@ export async function runContainer(
     return { code: 125, stderr: `Error: open ${values(p, "--env-file")}: ${String(err)}\n` };
   }
   env.push(...values(p, "-e", "--env").filter((e) => e.includes("=")));
+  const labels = Object.fromEntries(
+    values(p, "--label", "-l").map((l) =>
+      l.includes("=") ? [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)] : [l, ""]
+    ),
+  );
   const mounts: Mount[] = [];
   for (const v of values(p, "-v", "--volume")) {
     const m = parseVolume(v);
@@ -118,6 +123,8 @@ export async function runContainer(
     port,
     containerPort,
     harnessDir,
+    labels,
+    autoRemove: has(p, "--rm"),
   });
   return { code: 0, stdout: `${c.id}\n` };
 }
@@ -182,6 +189,12 @@ export function ps(s: HarnessState, p: Parsed): Outcome {
   let list = Object.values(s.containers).filter((c) => all || containerRunning(c));
   for (const f of values(p, "--filter", "-f")) {
     if (f.startsWith("name=")) list = list.filter((c) => c.name.includes(f.slice(5)));
+    if (f.startsWith("label=")) {
+      const [k, v] = f.slice(6).split("=", 2);
+      list = list.filter((c) =>
+        c.labels?.[k] !== undefined && (v === undefined || c.labels[k] === v)
+      );
+    }
   }
   const out = list.map((c) => ({
     Id: c.id,
@@ -191,6 +204,8 @@ export function ps(s: HarnessState, p: Parsed): Outcome {
     State: containerRunning(c) ? "running" : "exited",
     Pid: containerRunning(c) ? c.pid : 0,
     Created: Math.floor(Date.parse(c.created) / 1000),
+    Labels: c.labels ?? null,
+    AutoRemove: c.autoRemove ?? false,
   }));
   return { code: 0, stdout: json(out) };
 }

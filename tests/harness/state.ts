@@ -107,6 +107,10 @@ export interface Container {
   finishedAt?: string;
   /** The unit that started it, if any. */
   unit?: string;
+  /** `--label k=v` labels. */
+  labels?: Record<string, string>;
+  /** `--rm`: forgotten once its process has ended. */
+  autoRemove?: boolean;
 }
 
 /** A systemd unit that runs a container (what the published units do). */
