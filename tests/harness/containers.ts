@@ -212,12 +212,19 @@ export async function stopContainer(c: Container, graceMs: number): Promise<stri
 }
 
 /** Removes a container (killing its process, like `podman rm -f`). */
-export async function removeContainer(state: HarnessState, name: string): Promise<void> {
+export async function removeContainer(
+  state: HarnessState,
+  name: string,
+  graceMs = 0,
+): Promise<string> {
   const c = state.containers[name];
-  if (!c) return;
+  if (!c) return "";
+  // `rm -f -t N` stops a running container like `stop -t N` (SIGTERM first) before removing it.
+  const warning = graceMs > 0 ? await stopContainer(c, graceMs) : "";
   signal(c, "SIGKILL");
   await waitGone(c, 2000);
   delete state.containers[name];
+  return warning;
 }
 
 /** Forgets `--rm` containers whose process has ended (podman removes them on exit). */

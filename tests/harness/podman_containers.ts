@@ -133,7 +133,10 @@ export async function runContainer(
 export async function rm(s: HarnessState, p: Parsed): Promise<Outcome> {
   const force = has(p, "-f", "--force");
   const ignore = has(p, "-i", "--ignore");
+  const seconds = Number(values(p, "-t", "--time").at(-1) ?? "10");
+  const graceMs = Math.min(Number.isFinite(seconds) ? seconds : 10, 15) * 1000;
   let stdout = "";
+  let stderr = "";
   for (const name of p.positional) {
     const c = s.containers[name];
     if (!c) {
@@ -149,10 +152,10 @@ export async function rm(s: HarnessState, p: Parsed): Promise<Outcome> {
           `containers cannot be removed without force: container state improper\n`,
       };
     }
-    await removeContainer(s, name);
+    stderr += await removeContainer(s, name, graceMs);
     stdout += `${name}\n`;
   }
-  return { code: 0, stdout };
+  return { code: 0, stdout, stderr };
 }
 
 /** `podman stop`: SIGTERM, SIGKILL after `-t` seconds; the container stays. */
@@ -206,6 +209,9 @@ export function ps(s: HarnessState, p: Parsed): Outcome {
     Created: Math.floor(Date.parse(c.created) / 1000),
     Labels: c.labels ?? null,
     AutoRemove: c.autoRemove ?? false,
+    Exited: !containerRunning(c),
+    ExitCode: containerRunning(c) ? 0 : (c.exitCode ?? 1),
+    Status: containerRunning(c) ? "Up" : `Exited (${c.exitCode ?? 1})`,
   }));
   return { code: 0, stdout: json(out) };
 }
