@@ -19,11 +19,16 @@ export function who(trigger: HistoryEntry["trigger"]): string {
   }
 }
 
-/** A release pair in words: `0.3.0`, or `backend 0.3.0 / frontend 0.2.9` when they differ. */
+/**
+ * A release pair in words: `0.3.0`, or `backend 0.3.0 / frontend 0.2.9` when they differ; a
+ * release of unknown version (an image seeded from `:latest`) by its short image ID.
+ */
 export function pairText(pair: ReleasePair): string {
-  const b = pair.backend.version ?? "?";
-  const f = pair.frontend.version ?? "?";
-  return b === f ? b : `backend ${b} / frontend ${f}`;
+  const text = (r: ReleasePair["backend"]) =>
+    r.version ?? (r.imageId ? `image ${r.imageId.slice(0, 12)}` : "?");
+  const b = text(pair.backend);
+  const f = text(pair.frontend);
+  return b === f && pair.backend.version !== null ? b : `backend ${b} / frontend ${f}`;
 }
 
 /** The JSON form of a release pair: `{backend: {version, image_id}, frontend: {…}}`. */

@@ -25,7 +25,14 @@ Deno.test("who and pairs in words", () => {
   assert.equal(who("recovery"), "recovery");
   assert.equal(pairText(entry({}).from), "0.2.0");
   assert.equal(pairText(entry({}).to), "backend 0.3.0 / frontend 0.3.1");
-  assert.equal(pairText({ backend: r(null, "a"), frontend: r(null, "b") }), "?");
+  assert.equal(
+    pairText({ backend: r(null, "a"), frontend: r(null, "b") }),
+    "backend ? / frontend ?",
+  );
+  assert.equal(
+    pairText({ backend: r("0.1.0", "a"), frontend: { version: null, imageId: "b".repeat(64) } }),
+    "backend 0.1.0 / frontend image bbbbbbbbbbbb",
+  );
 });
 
 Deno.test("lines: newest first, aligned columns, messages indented", () => {
