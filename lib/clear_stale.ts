@@ -26,7 +26,7 @@ export async function clearStale(options: {
   /** Timestamp for the archive name. */
   now: Date;
 }): Promise<ClearResult> {
-  const request = await archiveRequest({
+  const archived = await archiveRequest({
     dataDir: options.dataDir,
     stateDir: options.stateDir,
     outcome: "cleared",
@@ -36,5 +36,8 @@ export async function clearStale(options: {
   const info = await lstatOrNull(path);
   if (info && info.isDirectory) throw new Error(`${path} is a directory; remove it by hand`);
   if (info) await Deno.remove(path); // removes a symlink itself, never its target
+  const request = archived.kind === "archived" || archived.kind === "moved-aside"
+    ? archived.path
+    : null;
   return { request, status: info !== null };
 }

@@ -108,9 +108,11 @@ export async function finish(
   const { host, journal } = job;
   if (!outcome.keepJournal) {
     // Recorded first: a crash from here on only redoes this bookkeeping, never the work.
-    journal.phase = "finishing";
-    journal.outcome = { result: outcome.result, message: outcome.message, step: outcome.step };
-    await writeJournal(host.config.stateDir, journal);
+    await writeJournal(host.config.stateDir, {
+      ...journal,
+      phase: "finishing",
+      outcome: { result: outcome.result, message: outcome.message, step: outcome.step },
+    });
   }
   const terminal: StatusValue = outcome.result === "completed" || outcome.result === "noop"
     ? "completed"
@@ -147,10 +149,15 @@ export async function finish(
       host.log.error(`cannot archive the upgrade request: ${errorMessage(err)}`);
       return null;
     });
-    if (archived) host.log.info(`request archived as ${archived}`);
-    else {host.log.info(
-        "the request file was replaced during the job; the new request is left for the next run",
-      );}
+    if (archived?.kind === "archived") host.log.info(`request archived as ${archived.path}`);
+    if (archived?.kind === "moved-aside") {
+      host.log.warn(`the request was ${archived.what}; moved aside, unread, to ${archived.path}`);
+    }
+    if (archived?.kind === "replaced") {
+      host.log.info(
+        "the request was rewritten during the job; the new one is left for the next run",
+      );
+    }
   }
   if (!outcome.keepJournal) await clearJournal(host.config.stateDir);
   const log = outcome.result === "completed" || outcome.result === "noop"

