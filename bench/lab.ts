@@ -103,6 +103,11 @@ export async function bench(ctx: BenchContext): Promise<BenchRow[]> {
     const probes = parseProbes(await Deno.readTextFile(out));
     const down = (jobs: Job[]) =>
       jobs.map((j) => downtime(probes, j.requestedAt, j.endedAt + SETTLE_MS));
+    for (const [label, jobs] of [["canary", badCanary], ["no canary", badRollback]] as const) {
+      down(jobs).forEach((ms, i) =>
+        ctx.progress(`bad release ${bad[i]} (${label}): down ${ms} ms`)
+      );
+    }
     const peaks = [...good, ...badCanary, ...badRollback].map((j) => j.peakMb)
       .filter((m): m is number => m !== null);
     const notes = `prober every ${PROBE_MS} ms from outside the host (${probes.length} probes); ` +
