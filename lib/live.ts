@@ -52,13 +52,15 @@ async function component(
   options: { container: string; image: string },
 ): Promise<LiveComponent> {
   const c = await host.podman.inspectContainer(options.container);
-  if (!c) return { version: null, imageId: null, running: false, versionSource: "none" };
-  const img = await host.podman.inspectImage(c.Image).catch(() => null);
+  // No container (a crash loop, a host mid-restart): what the unit would run is the run tag.
+  const imageId = c?.Image ?? await host.podman.imageId(`${options.image}:${host.config.runTag}`);
+  if (!imageId) return { version: null, imageId: null, running: false, versionSource: "none" };
+  const img = await host.podman.inspectImage(imageId).catch(() => null);
   const v = img ? versionFromTags(img.RepoTags ?? [], options.image) : null;
   return {
     version: v,
-    imageId: c.Image,
-    running: c.State.Running,
+    imageId,
+    running: c?.State.Running ?? false,
     versionSource: v ? "tags" : "none",
   };
 }

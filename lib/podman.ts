@@ -101,7 +101,8 @@ function parseJsonArray<T>(text: string, schema: z.ZodType<T>, what: string): T[
   return parsed.data;
 }
 
-const NO_SUCH = /no such|not found|not known|does not exist|unknown/i;
+/** podman's words for "there is none" (exit 125), as 4.x prints them. */
+const NO_SUCH = /no such (container|image|object)|image not known/i;
 
 /** Podman operations over a runner. */
 export class Podman {

@@ -35,6 +35,14 @@ export function decideUpgrade(options: {
 }): Decision {
   const { current, target } = options;
   if (!options.allowDowngrade) {
+    if (current.backend.imageId !== null && current.backend.version === null) {
+      return {
+        kind: "refuse-downgrade",
+        reason:
+          "cannot tell which backend version runs (no health answer, no vX.Y.Z tag on its image), " +
+          "so this could be a downgrade; use --allow-downgrade to go ahead",
+      };
+    }
     for (const which of ["backend", "frontend"] as const) {
       const running = current[which].version ? parseAppVersion(current[which].version!) : null;
       if (running && compareAppVersions(target[which], running) < 0) {

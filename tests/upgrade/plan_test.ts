@@ -135,3 +135,24 @@ Deno.test("status document: progress follows the step, 100 when completed, UTC Z
   );
   assert.equal(JSON.parse(JSON.stringify(quoted)).message, 'it said "no" \\ then quit');
 });
+
+Deno.test("decide: an image whose version cannot be told is not silently downgraded", () => {
+  const unknownVersion = {
+    backend: { version: null, imageId: "b?" },
+    frontend: { version: null, imageId: "f?" },
+  };
+  const target = { backend: v("0.3.0"), frontend: v("0.3.0") };
+  const none = { backend: null, frontend: null };
+  const d = decideUpgrade({
+    current: unknownVersion,
+    target,
+    localTargetIds: none,
+    allowDowngrade: false,
+  });
+  assert.equal(d.kind, "refuse-downgrade");
+  assert.equal(
+    decideUpgrade({ current: unknownVersion, target, localTargetIds: none, allowDowngrade: true })
+      .kind,
+    "upgrade",
+  );
+});

@@ -224,3 +224,13 @@ Deno.test("upgrade: a new request written during the upgrade is left for the nex
   assert.equal(second.code, 0, second.stderr);
   assert.equal(h.runningVersions().backend, "0.3.5");
 });
+
+Deno.test("upgrade: with the backend container gone, the run tag still tells what runs (no silent downgrade)", async () => {
+  await using h = await Harness.create({ running: { backend: "0.3.0", frontend: "0.3.0" } });
+  const rm = await h.double("podman", ["rm", "--force", h.config.backend.container]);
+  assert.equal(rm.code, 0, rm.stderr);
+  await h.writeRequest(Harness.request("0.2.0"));
+  const r = await h.runTool(["upgrade"]);
+  assert.equal(r.code, 4, r.stderr);
+  assert.match(String((await status(h)).message), /downgrade the backend from 0\.3\.0 to 0\.2\.0/);
+});
