@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import { canaryUnavailable, cleanupCanary } from "../lib/canary.ts";
-import { type CommandSpec, parseCommandArgs, versionFlag } from "../lib/cli.ts";
+import { type CommandSpec, durationFlag, parseCommandArgs, versionFlag } from "../lib/cli.ts";
 import { loadConfig } from "../lib/config.ts";
 import { errorMessage, InputError, ToolError, UsageError } from "../lib/errors.ts";
 import { EXIT } from "../lib/exit_codes.ts";
@@ -49,7 +49,11 @@ interface UpgradeOptions {
   dryRun: boolean;
   recover: boolean;
   canary: boolean;
+  lockWaitMs: number;
 }
+
+/** How long a run started by systemd waits for a busy lock. */
+const SYSTEMD_LOCK_WAIT_MS = 15 * 60_000;
 
 function parseOptions(argv: string[]): UpgradeOptions {
   const { values } = parseCommandArgs("upgrade", argv, {
@@ -60,6 +64,7 @@ function parseOptions(argv: string[]): UpgradeOptions {
     "dry-run": { type: "boolean" },
     recover: { type: "boolean" },
     "no-canary": { type: "boolean" },
+    "wait-for-lock": { type: "string" },
   });
   const both = versionFlag("version", values.version);
   const backend = versionFlag("backend-version", values["backend-version"]) ?? both;
@@ -73,6 +78,13 @@ function parseOptions(argv: string[]): UpgradeOptions {
     dryRun: values["dry-run"] ?? false,
     recover: values.recover ?? false,
     canary: !(values["no-canary"] ?? false),
+    // Under systemd a busy exit makes the .path unit re-trigger at once until its
+    // trigger limit disables it; waiting there serializes the runs instead.
+    lockWaitMs: durationFlag(
+      "wait-for-lock",
+      values["wait-for-lock"],
+      Deno.env.get("INVOCATION_ID") ? SYSTEMD_LOCK_WAIT_MS : 0,
+    ),
   };
 }
 
@@ -87,7 +99,10 @@ export const upgradeCommand: CommandSpec = {
     const { config } = await loadConfig(ctx.global.configPath);
     const host = realHost(config, ctx.log);
     if (options.dryRun) return await dryRun(ctx, host, options);
-    using _lock = await acquireLock(config.stateDir, "upgrade");
+    using _lock = await acquireLock(config.stateDir, "upgrade", {
+      waitMs: options.lockWaitMs,
+      onWait: () => host.log.info("another upgrade or rollback holds the lock; waiting for it"),
+    });
     const interrupt = new AbortController();
     const onSignal = () => {
       host.log.warn("interrupted: stopping at the next safe point");

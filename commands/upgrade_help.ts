@@ -24,6 +24,9 @@ Options:
   --allow-downgrade          allow a lower version than the one running
   --no-canary                skip the canary (also: config canary.enabled=false)
   --recover                  only finish an interrupted upgrade (boot-time check)
+  --wait-for-lock D          wait up to D for a busy lock before exiting 5 (default 0, or
+                             15m when run by systemd: a busy exit would make the .path
+                             unit re-trigger until its trigger limit disables it)
   --dry-run                  print the plan and change nothing
 
 Exit codes:

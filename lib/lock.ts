@@ -13,12 +13,33 @@ export interface HeldLock extends Disposable {
   release(): void;
 }
 
-/** Takes the lock without waiting; throws BusyError when another process holds it. */
-export async function acquireLock(stateDir: string, what: string): Promise<HeldLock> {
+/** Options for `acquireLock`. */
+export interface LockOptions {
+  /** Wait up to this long for a busy lock (default 0: fail at once). */
+  waitMs?: number;
+  /** Called once when the lock is busy and the caller waits. */
+  onWait?: () => void;
+}
+
+/**
+ * Takes the lock; throws BusyError when another process holds it and it is not
+ * released within `waitMs`.
+ */
+export async function acquireLock(
+  stateDir: string,
+  what: string,
+  options: LockOptions = {},
+): Promise<HeldLock> {
   await ensureDir(stateDir, 0o700);
   const path = join(stateDir, "lock");
   const file = await Deno.open(path, { read: true, write: true, create: true, mode: 0o600 });
-  const got = await file.tryLock(true);
+  const deadline = performance.now() + (options.waitMs ?? 0);
+  let got = await file.tryLock(true);
+  if (!got && (options.waitMs ?? 0) > 0) options.onWait?.();
+  while (!got && performance.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    got = await file.tryLock(true);
+  }
   if (!got) {
     file.close();
     throw new BusyError(

@@ -61,3 +61,24 @@ Deno.test("SIGTERM during a pull stops before anything live changed (exit 1)", a
   assert.equal(s.status, "failed");
   assert.match(String(s.message), /before anything live changed/);
 });
+
+Deno.test("run by systemd (INVOCATION_ID), a busy lock is waited for, then the request is served", async () => {
+  await using h = await Harness.create();
+  await h.setFault({ match: ["podman", "pull"], action: "delay", ms: 2500, times: 1 });
+  const operator = h.spawnTool(["upgrade", "--version", "0.3.0"]);
+  for (let i = 0; i < 400 && h.calls("podman", "pull").length === 0; i++) {
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  await h.writeRequest(Harness.request("0.3.5"));
+  const byUnit = await h.runTool(["upgrade"], { env: { INVOCATION_ID: "0123456789abcdef" } });
+  assert.equal(byUnit.code, 0, byUnit.stderr);
+  assert.match(byUnit.stderr, /holds the lock; waiting for it/);
+  assert.equal((await operator.output()).code, 0);
+  assert.equal(
+    h.runningVersions().backend,
+    "0.3.5",
+    "the request ran after the operator's upgrade",
+  );
+  const after = await h.runTool(["upgrade", "--wait-for-lock", "0s"]);
+  assert.equal(after.code, 0, "nothing requested any more");
+});
