@@ -265,18 +265,28 @@ async function resume(
   const job: Job = { host, journal, signal: options.signal, startedMono: host.clock.monotonic() };
   journal.attempts++;
   if (journal.attempts > host.config.maxAttempts) {
-    const touched = liveTouched(journal.phase);
+    const times = `was interrupted ${journal.attempts - 1} times (last at phase ${journal.phase})`;
+    if (!liveTouched(journal.phase)) {
+      return await end(job, {
+        result: "failed",
+        message: `Upgrade to ${versions(journal.to)} ${times}; giving up. Still running ${
+          versions(journal.from)
+        }.`,
+        step: currentStep(job),
+      });
+    }
+    if (journal.phase !== "rolling-back") {
+      // Live units may run the new images: one last try at the known-good release.
+      await writeJournal(host.config.stateDir, journal);
+      return await rollBack(job, `the upgrade ${times}`);
+    }
     return await end(job, {
-      result: touched ? "rollback-failed" : "failed",
+      result: "rollback-failed",
       message:
-        `Upgrade to ${versions(journal.to)} was interrupted ${
-          journal.attempts - 1
-        } times (last at phase ` +
-        `${journal.phase}); giving up. ${
-          touched
-            ? "Check 'grapheon-tool status' and run 'grapheon-tool rollback'."
-            : `Still running ${versions(journal.from)}.`
-        }`,
+        `Rolling back from ${versions(journal.to)} to ${
+          versions(journal.from)
+        } ${times}; giving up. ` +
+        `By hand: 'grapheon-tool status', then 'grapheon-tool rollback'.`,
       step: currentStep(job),
     });
   }

@@ -61,6 +61,7 @@ export async function canary(job: Job): Promise<number | null> {
     backupPath: job.journal.backup,
     signal: job.signal,
   });
+  if (job.signal.aborted) throw new ToolError("interrupted by a signal during the canary");
   if (verdict.passed) return null;
   const code = await end(job, {
     result: "refused",
@@ -198,7 +199,7 @@ export function sameImages(j: Journal): boolean {
 
 /** The UI step a phase belongs to. */
 export function currentStep(job: Job): number {
-  return {
+  return job.lastStep ?? {
     planned: 1,
     "backed-up": 2,
     pulled: 4,

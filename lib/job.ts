@@ -22,6 +22,8 @@ export interface Job {
   signal: AbortSignal;
   /** Monotonic start, for the duration. */
   startedMono: number;
+  /** The step the status last showed (a failure is reported under it). */
+  lastStep?: number;
 }
 
 /** How a job ended, and the exit code it means. */
@@ -66,6 +68,7 @@ export async function setStatus(
 ): Promise<void> {
   const { host } = job;
   const message = update.message ?? STEP_LABELS[update.step - 1] ?? "";
+  if (update.status === "running") job.lastStep = update.step;
   try {
     await writeStatus(
       host.config.dataDir,

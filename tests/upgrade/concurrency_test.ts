@@ -82,3 +82,20 @@ Deno.test("run by systemd (INVOCATION_ID), a busy lock is waited for, then the r
   const after = await h.runTool(["upgrade", "--wait-for-lock", "0s"]);
   assert.equal(after.code, 0, "nothing requested any more");
 });
+
+Deno.test("SIGTERM during the canary is an interruption (exit 1), not a refusal", async () => {
+  await using h = await Harness.create();
+  await h.writeRequest(Harness.request("0.3.4")); // slow start: the canary takes a while
+  const child = h.spawnTool(["upgrade"]);
+  for (let i = 0; i < 400 && h.calls("podman", "run").length === 0; i++) {
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  child.kill("SIGTERM");
+  const out = await child.output();
+  assert.equal(out.code, 1, new TextDecoder().decode(out.stderr));
+  const s = (await h.readStatus())!;
+  assert.equal(s.status, "failed");
+  assert.match(String(s.message), /interrupted/);
+  assert.doesNotMatch(String(s.message), /refused/);
+  assert.equal(h.state().containers["grapheon-backend-canary"], undefined, "canary removed");
+});

@@ -190,3 +190,24 @@ Deno.test("a status left running with no journal is made terminal", async () => 
   assert.equal(s.status, "failed");
   assert.match(String(s.message), /interrupted/);
 });
+
+Deno.test("repeated crashes after the swap end with one last rollback to the known-good release", async () => {
+  await using h = await Harness.create({ configOverrides: { maxAttempts: 2 } });
+  await h.writeRequest(Harness.request("0.3.0"));
+  await h.setFault({
+    match: ["systemctl", "restart"],
+    action: "kill-tool",
+    when: "after",
+    times: 2,
+  });
+  for (let i = 0; i < 2; i++) {
+    assert.notEqual((await h.runTool(["upgrade", "--no-canary"])).code, 0);
+  }
+  const last = await h.runTool(["upgrade", "--no-canary"]);
+  assert.equal(last.code, 6, last.stderr);
+  const s = (await h.readStatus())!;
+  assert.equal(s.rolled_back, true);
+  assert.match(String(s.message), /interrupted 2 times/);
+  assert.equal(h.runningVersions().backend, "0.2.0");
+  assert.equal(h.runningVersions().frontend, "0.2.0");
+});

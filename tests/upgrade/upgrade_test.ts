@@ -87,6 +87,7 @@ Deno.test("upgrade: pull failure restarts nothing, status failed, exit 1", async
   assert.equal(s.status, "failed");
   assert.match(String(s.message), /could not pull .*grapheon-frontend:v0\.3\.0/);
   assert.match(String(s.message), /Still running 0\.2\.0/);
+  assert.equal(s.step, 3, "reported under 'Pulling frontend container'");
   assert.equal(h.calls("podman", "pull", h.ref("frontend", "0.3.0")).length, 2, "retried once");
   assert.equal(await requestExists(h), false);
 });
