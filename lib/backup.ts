@@ -67,6 +67,14 @@ export async function backupDatabase(options: BackupOptions): Promise<BackupResu
     } finally {
       db.close();
     }
+    // SQLite opens by path: make sure that path was the same regular file all along
+    // (the data dir is the container's; a swapped-in symlink must not be backed up).
+    const after = await lstatOrNull(source);
+    if (!after?.isFile || after.ino !== info.ino || after.dev !== info.dev) {
+      throw new ToolError(
+        `${source}: was replaced while it was being backed up; refusing the snapshot`,
+      );
+    }
     const check = integrityCheck(tmp);
     if (check !== "ok") {
       throw new ToolError(`backup of ${source} failed its integrity check: ${check}`);

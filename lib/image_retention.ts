@@ -28,18 +28,25 @@ export async function localReleaseImages(
 }
 
 /**
- * Makes sure a release's image keeps its `vX.Y.Z` tag after the run tag moves
- * away from it, so it is neither dangling nor prunable while it may be needed.
+ * Makes sure the release's image keeps a name after the run tag moves away from
+ * it, so it is neither dangling nor prunable while a rollback may need it: its
+ * `vX.Y.Z` tag, or, when that tag now names another image (re-published) or the
+ * version is unknown, `<image>:<runTag>-previous`.
  */
 export async function keepVersionTag(
   host: Host,
   which: "backend" | "frontend",
   release: Release,
 ): Promise<void> {
-  if (!release.imageId || !release.version) return;
-  const ref = `${host.config[which].image}:v${release.version}`;
-  const existing = await host.podman.imageId(ref).catch(() => null);
-  if (existing === null) await host.podman.tag(release.imageId, ref);
+  if (!release.imageId) return;
+  const image = host.config[which].image;
+  if (release.version) {
+    const ref = `${image}:v${release.version}`;
+    const existing = await host.podman.imageId(ref).catch(() => null);
+    if (existing === release.imageId) return;
+    if (existing === null) return await host.podman.tag(release.imageId, ref);
+  }
+  await host.podman.tag(release.imageId, `${image}:${host.config.runTag}-previous`);
 }
 
 /** Removes old release images, never the protected IDs; failures are warnings. */

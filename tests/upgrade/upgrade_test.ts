@@ -235,3 +235,40 @@ Deno.test("upgrade: with the backend container gone, the run tag still tells wha
   assert.equal(r.code, 4, r.stderr);
   assert.match(String((await status(h)).message), /downgrade the backend from 0\.3\.0 to 0\.2\.0/);
 });
+
+Deno.test("upgrade: the previous image keeps a name even when its version tag was re-published", async () => {
+  await using h = await Harness.create();
+  const before = h.runningImageIds();
+  await h.install("backend", "0.3.5", { runTag: false });
+  const retag = await h.double("podman", [
+    "tag",
+    h.releaseId("backend", "0.3.5"),
+    h.ref("backend", "0.2.0"),
+  ]);
+  assert.equal(retag.code, 0, retag.stderr);
+  const r = await h.runTool(["upgrade", "--version", "0.3.0"]);
+  assert.equal(r.code, 0, r.stderr);
+  const tags = h.state().images[before.backend!]?.repoTags ?? [];
+  assert.ok(tags.includes(`${h.config.backend.image}:current-previous`), tags.join(","));
+});
+
+Deno.test("upgrade: a network.db that is a symlink is never backed up; nothing live changes", async () => {
+  await using h = await Harness.create();
+  const secret = join(h.dir, "not-the-app.db");
+  await Deno.rename(join(h.dataDir, "network.db"), secret);
+  await Deno.symlink(secret, join(h.dataDir, "network.db"));
+  const r = await h.runTool(["upgrade", "--version", "0.3.0"]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    String((await status(h)).message),
+    /network\.db: is a symlink; refusing to back it up/,
+  );
+  assert.equal(h.calls("systemctl", "restart").length, 0);
+  assert.equal(
+    [...Deno.readDirSync(h.config.stateDir)].some((e) =>
+      e.name === "backups" &&
+      [...Deno.readDirSync(join(h.config.stateDir, "backups"))].some((b) => b.name.endsWith(".db"))
+    ),
+    false,
+  );
+});
