@@ -36,5 +36,6 @@ Exit codes:
   4  bad request (refused and archived; status says why), or a refused downgrade
   5  busy: another upgrade or rollback holds the lock; nothing touched
   6  failed and rolled back: the previous release runs and is healthy
-  7  failed and the rollback failed too: act by hand (the status says how)
+  7  failed and the rollback failed too, or an interrupted rollback / unreadable
+     journal needs an operator: act by hand (the status says how)
   8  refused by the canary: nothing live touched`;

@@ -19,7 +19,7 @@ export const EXIT = {
   BUSY: 5,
   /** The upgrade failed and the host was rolled back to the release that ran before. */
   ROLLED_BACK: 6,
-  /** The upgrade (or a rollback) failed and the automatic rollback failed too: act by hand. */
+  /** The upgrade (or a rollback) failed and the automatic rollback failed too, or a journal needs an operator: act by hand. */
   ROLLBACK_FAILED: 7,
   /** The new release failed its canary; nothing live was touched. */
   CANARY_REFUSED: 8,
@@ -43,7 +43,7 @@ export const EXIT_CODE_HELP: readonly string[] = [
   "  4   bad input (request, layout, snapshot); nothing changed",
   "  5   busy: another upgrade or rollback holds the lock; nothing changed",
   "  6   upgrade failed, rolled back to the previous release",
-  "  7   upgrade failed and rollback failed: manual action needed",
+  "  7   upgrade failed and rollback failed, or a journal needs an operator: act by hand",
   "  8   refused by canary: the new release failed before the swap; nothing live touched",
   "  9   disko diff: a change disko will not apply to an existing disk",
   "  10  disko diff: a destructive change",
