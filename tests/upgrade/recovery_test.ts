@@ -126,10 +126,14 @@ Deno.test("SIGKILL during the health check, then a plain run completes", async (
   for (let i = 0; i < 400 && (await h.readStatus())?.step !== 5; i++) {
     await new Promise((r) => setTimeout(r, 25));
   }
+  assert.equal((await h.readStatus())?.step, 5, "killed during the health check");
   child.kill("SIGKILL");
   await child.status;
+  const journal = JSON.parse(await Deno.readTextFile(join(h.config.stateDir, "journal.json")));
+  assert.equal(journal.phase, "verifying");
   const second = await h.runTool(["upgrade"]);
   assert.equal(second.code, 0, second.stderr);
+  assert.match(second.stderr, /resuming interrupted upgrade .* at phase verifying/);
   assert.equal((await h.readStatus())!.status, "completed");
   assert.equal(h.runningVersions().backend, "0.3.9");
 });
