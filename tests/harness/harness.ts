@@ -93,6 +93,14 @@ export type HealthResult =
 
 const decoder = new TextDecoder();
 
+/** A fake app could not bind its port: another process took it after the harness picked it. */
+class PortTakenError extends Error {
+  /** Constructs the error for `port`. */
+  constructor(port: number) {
+    super(`harness: port ${port} was taken by another process`);
+  }
+}
+
 /** A harness instance: one fake host in one temp dir. */
 export class Harness {
   /** Processes started by `spawnTool`, ended by `close`. */
@@ -113,13 +121,16 @@ export class Harness {
 
   /** Creates a fake host, seeds the registry and starts the running releases. */
   static async create(options: HarnessOptions = {}): Promise<Harness> {
-    const dir = await Deno.makeTempDir({ prefix: "grapheon-harness-" });
-    try {
-      return await Harness.#setUp(dir, options);
-    } catch (err) {
-      await killHarnessProcesses(join(dir, "harness"));
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-      throw err;
+    for (let attempt = 1;; attempt++) {
+      const dir = await Deno.makeTempDir({ prefix: "grapheon-harness-" });
+      try {
+        return await Harness.#setUp(dir, options);
+      } catch (err) {
+        await killHarnessProcesses(join(dir, "harness"));
+        await Deno.remove(dir, { recursive: true }).catch(() => {});
+        // Another process took a picked port between the pick and the bind: pick again.
+        if (!(err instanceof PortTakenError) || attempt >= 3) throw err;
+      }
     }
   }
 
@@ -258,7 +269,12 @@ export class Harness {
       if (u.kind !== "container" || u.activeState !== "active") continue;
       while (Date.now() < until) {
         const c = this.state().containers[u.container];
-        if (!c || !containerRunning(c)) break;
+        if (!c) break;
+        if (!containerRunning(c)) {
+          const log = await Deno.readTextFile(c.logFile).catch(() => "");
+          if (log.includes("cannot listen on port")) throw new PortTakenError(u.hostPort);
+          break;
+        }
         try {
           const conn = await Deno.connect({ hostname: "127.0.0.1", port: u.hostPort });
           conn.close();

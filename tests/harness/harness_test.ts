@@ -675,3 +675,25 @@ Deno.test("podman run --label and --rm: ps filters by label, an exited --rm cont
   );
   assert.equal(gone.code, 125, "the crashed --rm container was removed");
 });
+
+Deno.test("a container whose host port is taken dies with 'cannot listen on port' (create retries on it)", async () => {
+  await using h = await Harness.create();
+  await h.install("backend", "0.3.0", { runTag: false });
+  using busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (busy.addr as Deno.NetAddr).port;
+  const r = await h.double("podman", [
+    "run",
+    "-d",
+    "--name",
+    "blocked",
+    "-p",
+    `127.0.0.1:${port}:8000`,
+    h.ref("backend", "0.3.0"),
+  ]);
+  assert.equal(r.code, 0);
+  const logs = await waitFor(
+    () => h.double("podman", ["logs", "blocked"]),
+    (l) => l.stdout.includes("cannot listen"),
+  );
+  assert.match(logs.stdout, new RegExp(`cannot listen on port ${port}`));
+});
