@@ -6,41 +6,22 @@
  * written before each phase lets the next run finish a job that was killed.
  */
 import { join } from "node:path";
-import { canaryUnavailable, cleanupCanary } from "../lib/canary.ts";
 import { type CommandSpec, durationFlag, parseCommandArgs, versionFlag } from "../lib/cli.ts";
 import { loadConfig } from "../lib/config.ts";
 import { errorMessage, InputError, ToolError, UsageError } from "../lib/errors.ts";
 import { EXIT } from "../lib/exit_codes.ts";
 import { type Host, realHost } from "../lib/host.ts";
-import { advance, finish, type Job, newJobId } from "../lib/job.ts";
-import {
-  type Journal,
-  journalPath,
-  liveTouched,
-  readJournal,
-  writeJournal,
-} from "../lib/journal.ts";
+import { advance, type Job, newJobId } from "../lib/job.ts";
+import { type Journal, readJournal } from "../lib/journal.ts";
 import { livePair, readLive } from "../lib/live.ts";
 import { acquireLock } from "../lib/lock.ts";
 import { parseRequest, readRequestText } from "../lib/request_file.ts";
-import { readStatus } from "../lib/status_file.ts";
 import { decideUpgrade, type Target } from "../lib/upgrade_plan.ts";
 import { dryRun } from "./upgrade_dry_run.ts";
+import { blocked, moveJournalAside, refuse, settleStaleStatus } from "./upgrade_ends.ts";
 import { upgradeHelp } from "./upgrade_help.ts";
-import {
-  backUp,
-  canary,
-  checkpoint,
-  complete,
-  currentStep,
-  end,
-  pullBoth,
-  rollBack,
-  sameImages,
-  swap,
-  verify,
-  versions,
-} from "./upgrade_steps.ts";
+import { resume, runPhases } from "./upgrade_phases.ts";
+import { end, versions } from "./upgrade_steps.ts";
 
 /** Parsed options. */
 interface UpgradeOptions {
@@ -203,210 +184,4 @@ async function start(host: Host, options: UpgradeOptions, signal: AbortSignal): 
   );
   await advance(job, "planned");
   return await runPhases(job, { canary: options.canary });
-}
-
-/** Runs the phases from the journal's phase on; before the swap a failure touches nothing, after it rolls back. */
-async function runPhases(job: Job, options: { canary: boolean }): Promise<number> {
-  try {
-    if (job.journal.phase === "planned") {
-      await backUp(job);
-      await advance(job, "backed-up");
-    }
-    if (job.journal.phase === "backed-up") {
-      await pullBoth(job);
-      if (sameImages(job.journal)) {
-        return await end(job, {
-          result: "noop",
-          message: "the requested images are the ones already running",
-          step: 5,
-        });
-      }
-      await advance(job, "pulled");
-    }
-    if (job.journal.phase === "pulled") {
-      const skip = !options.canary || !job.host.config.canary.enabled
-        ? "turned off"
-        : canaryUnavailable(job.host);
-      if (skip === null) {
-        const refused = await canary(job);
-        if (refused !== null) return refused;
-      } else job.host.log.warn(`canary skipped: ${skip}`);
-      await advance(job, "canary-passed");
-    }
-    checkpoint(job);
-    await advance(job, "swapping");
-    await swap(job);
-    await advance(job, "verifying");
-    await verify(job);
-    return await complete(job);
-  } catch (err) {
-    const reason = job.signal.aborted ? "interrupted by a signal" : errorMessage(err);
-    if (!liveTouched(job.journal.phase)) {
-      return await end(job, {
-        result: "failed",
-        message:
-          `Upgrade to ${
-            versions(job.journal.to)
-          } failed before anything live changed: ${reason}. ` +
-          `Still running ${versions(job.journal.from)}.`,
-        step: currentStep(job),
-      });
-    }
-    return await rollBack(job, reason);
-  }
-}
-
-/** Finishes an interrupted job: before the swap, redo from its phase; after, go forward then roll back if needed. */
-async function resume(
-  host: Host,
-  journal: Journal,
-  options: { signal: AbortSignal; canary: boolean },
-): Promise<number> {
-  const job: Job = { host, journal, signal: options.signal, startedMono: host.clock.monotonic() };
-  journal.attempts++;
-  if (journal.attempts > host.config.maxAttempts) {
-    const times = `was interrupted ${journal.attempts - 1} times (last at phase ${journal.phase})`;
-    if (!liveTouched(journal.phase)) {
-      return await end(job, {
-        result: "failed",
-        message: `Upgrade to ${versions(journal.to)} ${times}; giving up. Still running ${
-          versions(journal.from)
-        }.`,
-        step: currentStep(job),
-      });
-    }
-    if (journal.phase !== "rolling-back") {
-      // Live units may run the new images: one last try at the known-good release.
-      await writeJournal(host.config.stateDir, journal);
-      return await rollBack(job, `the upgrade ${times}`);
-    }
-    return await end(job, {
-      result: "rollback-failed",
-      message:
-        `Rolling back from ${versions(journal.to)} to ${
-          versions(journal.from)
-        } ${times}; giving up. ` +
-        `By hand: 'grapheon-tool status', then 'grapheon-tool rollback'.`,
-      step: currentStep(job),
-    });
-  }
-  await writeJournal(host.config.stateDir, journal);
-  await cleanupCanary(host);
-  host.log.warn(
-    `resuming interrupted ${journal.kind} ${journal.id} at phase ${journal.phase} (attempt ${journal.attempts})`,
-  );
-  if (journal.phase === "finishing" && journal.outcome) return await end(job, journal.outcome);
-  if (journal.phase === "rolling-back") {
-    return await rollBack(job, journal.failure ?? "interrupted");
-  }
-  if (journal.phase === "swapping" || journal.phase === "verifying") {
-    try {
-      const live = await readLive(host);
-      await swap(job, { backend: live.backend.imageId, frontend: live.frontend.imageId });
-      await advance(job, "verifying");
-      await verify(job);
-      return await complete(job);
-    } catch (err) {
-      return await rollBack(job, `interrupted during the swap, then: ${errorMessage(err)}`);
-    }
-  }
-  return await runPhases(job, { canary: options.canary });
-}
-
-/**
- * The job cannot go on without an operator: a terminal status that says what to
- * do, the pending request archived (so the .path unit cannot loop), exit 7.
- */
-async function blocked(
-  host: Host,
-  options: { message: string; keepJournal: boolean },
-): Promise<number> {
-  const job: Job = {
-    host,
-    journal: emptyJournal(host, null),
-    signal: new AbortController().signal,
-    startedMono: host.clock.monotonic(),
-  };
-  await finish(job, {
-    result: "failed",
-    message: options.message,
-    step: 0,
-    archiveAny: true,
-    keepJournal: options.keepJournal,
-  });
-  return EXIT.ROLLBACK_FAILED;
-}
-
-async function moveJournalAside(host: Host): Promise<string> {
-  const from = journalPath(host.config.stateDir);
-  const to = `${from}.unreadable-${host.clock.now().toISOString().replace(/[:.]/g, "-")}`;
-  await Deno.rename(from, to);
-  return to;
-}
-
-/** A status left `running` with no journal (killed before the first phase): make it terminal. */
-async function settleStaleStatus(host: Host): Promise<void> {
-  const status = await readStatus(host.config.dataDir);
-  if (status?.status !== "running") return;
-  const job: Job = {
-    host,
-    journal: emptyJournal(host, null),
-    signal: new AbortController().signal,
-    startedMono: host.clock.monotonic(),
-  };
-  job.journal.from = {
-    backend: { version: status.from_version ?? null, imageId: null },
-    frontend: { version: null, imageId: null },
-  };
-  job.journal.to = {
-    backend: { version: status.to_version ?? null, imageId: null },
-    frontend: { version: null, imageId: null },
-  };
-  await end(job, {
-    result: "failed",
-    message: "The previous upgrade was interrupted before it changed anything.",
-    step: status.step ?? 0,
-  });
-}
-
-async function refuse(
-  host: Host,
-  options: { message: string; requestText: string | null; archiveAny: boolean },
-): Promise<number> {
-  const job: Job = {
-    host,
-    journal: emptyJournal(host, options.requestText),
-    signal: new AbortController().signal,
-    startedMono: host.clock.monotonic(),
-  };
-  job.journal.from = livePair(await readLive(host).catch(() => null) ?? emptyLive());
-  return await end(job, {
-    result: "refused",
-    message: `Upgrade request refused: ${options.message}`,
-    step: 0,
-    archiveAny: options.archiveAny,
-  });
-}
-
-function emptyLive() {
-  const none = { version: null, imageId: null, running: false, versionSource: "none" as const };
-  return { backend: none, frontend: none, health: { status: null, error: null } };
-}
-
-function emptyJournal(host: Host, requestText: string | null): Journal {
-  const now = host.clock.now();
-  const none = { version: null, imageId: null };
-  return {
-    id: newJobId(now),
-    kind: "upgrade",
-    trigger: "request",
-    startedAt: now.toISOString(),
-    attempts: 1,
-    phase: "planned",
-    from: { backend: none, frontend: none },
-    to: { backend: { ...none }, frontend: { ...none } },
-    requestText,
-    backup: null,
-    failure: null,
-  };
 }
