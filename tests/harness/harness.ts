@@ -262,7 +262,7 @@ export class Harness {
     if (err) throw new Error(`harness: cannot start ${unit}: ${err}`);
   }
 
-  /** Waits (up to 10 s) until every running unit container accepts connections or has died. */
+  /** Waits (up to 10 s) until every running unit container listens or has died. */
   async waitForListeners(): Promise<void> {
     const until = Date.now() + 10_000;
     for (const u of Object.values(this.state().units)) {
@@ -270,18 +270,14 @@ export class Harness {
       while (Date.now() < until) {
         const c = this.state().containers[u.container];
         if (!c) break;
+        // The app's own log line, not a TCP connect: another process could hold the port.
+        const log = await Deno.readTextFile(c.logFile).catch(() => "");
+        if (log.includes("Uvicorn running on")) break;
         if (!containerRunning(c)) {
-          const log = await Deno.readTextFile(c.logFile).catch(() => "");
           if (log.includes("cannot listen on port")) throw new PortTakenError(u.hostPort);
           break;
         }
-        try {
-          const conn = await Deno.connect({ hostname: "127.0.0.1", port: u.hostPort });
-          conn.close();
-          break;
-        } catch {
-          await sleep(25);
-        }
+        await sleep(25);
       }
     }
   }
