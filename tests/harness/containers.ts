@@ -55,8 +55,26 @@ export function setTag(state: HarnessState, id: string, ref: string): void {
   state.images[id].repoTags.push(full);
 }
 
-/** A free TCP port on 127.0.0.1 (released before returning; the fake app binds it next). */
+/**
+ * A free TCP port on 127.0.0.1 for a live unit (released before returning; the
+ * fake app binds it next). Taken at random below the kernel's ephemeral range,
+ * so that nothing that asks for port 0 (another test's canary, another
+ * harness's throwaway containers) can take it while a restart leaves it unbound.
+ */
 export function freePort(): number {
+  let low = 32768;
+  try {
+    low = Number(Deno.readTextFileSync("/proc/sys/net/ipv4/ip_local_port_range").split(/\s+/)[0]);
+  } catch { /* not Linux: keep the default */ }
+  const from = Math.max(1024, Math.min(20_000, low - 4096));
+  for (let i = 0; i < 100; i++) {
+    const port = from + Math.floor(Math.random() * (low - from));
+    try {
+      const l = Deno.listen({ hostname: "127.0.0.1", port });
+      l.close();
+      return port;
+    } catch { /* taken: try another */ }
+  }
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();

@@ -135,7 +135,14 @@ async function proxyToBackend(req: Request): Promise<Response> {
   }
 }
 
+/** Every answer names its harness, so a test can tell its own backend from a stray process. */
 async function handler(req: Request): Promise<Response> {
+  const res = await respond(req);
+  res.headers.set("x-grapheon-harness", Deno.env.get("GRAPHEON_HARNESS_STATE") ?? "");
+  return res;
+}
+
+async function respond(req: Request): Promise<Response> {
   const path = new URL(req.url).pathname;
   if (release.behaviour === "hang") await new Promise(() => {});
   if (release.component === "frontend") {

@@ -1,30 +1,14 @@
 /**
  * The systemctl double (run through tests/harness/bin/systemctl): restart,
  * start, stop, show, is-active, is-failed, is-enabled, enable/disable [--now],
- * daemon-reload, reset-failed and status for the container units in the
- * harness state. A unit runs its container the way the published units do
- * (see units.ts for the model and its limits).
+ * daemon-reload, reset-failed and status for the units in the harness state.
+ * A container unit runs its container the way the published units do (see
+ * units.ts for the model and its limits); a oneshot runs its command (oneshot.ts).
  */
 import { type Outcome, runDouble } from "./double.ts";
-import { join } from "node:path";
-import {
-  type FaultRule,
-  type HarnessState,
-  type PlainUnit,
-  processAlive,
-  procStat,
-  readState,
-  sleep,
-  withState,
-} from "./state.ts";
-import {
-  effectiveActiveState,
-  effectiveSubState,
-  failUnit,
-  finishOneshot,
-  startUnit,
-  stopUnit,
-} from "./units.ts";
+import { beginOneshot, type OneshotRun, parseRuns, runOneshots } from "./oneshot.ts";
+import type { FaultRule, HarnessState } from "./state.ts";
+import { effectiveActiveState, effectiveSubState, failUnit, startUnit, stopUnit } from "./units.ts";
 
 const VALUE_FLAGS = new Set([
   "-p",
@@ -84,69 +68,13 @@ function properties(s: HarnessState, unit: string): Record<string, string> {
   };
 }
 
-function runnerAlive(u: PlainUnit): boolean {
-  return u.runner !== undefined && processAlive(u.runner.pid, u.runner.start);
-}
-
-/** Runs (or waits for) oneshot units' commands, outside the state lock. */
-async function runOneshots(dir: string, units: string[], noBlock: boolean): Promise<Outcome> {
-  if (noBlock) {
-    new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "--quiet",
-        "--no-config",
-        import.meta.filename!,
-        "__run-oneshot",
-        ...units,
-      ],
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-      detached: true,
-    }).spawn().unref();
-    return { code: 0 };
-  }
-  for (const unit of units) {
-    const u = readState(dir).units[unit];
-    if (u?.kind !== "plain" || !u.exec) continue;
-    const mine = await withState(dir, (s) => {
-      const x = s.units[unit];
-      // Claim the run: a concurrent start of the same unit waits for it instead.
-      if (x.kind !== "plain" || x.activeState !== "activating" || runnerAlive(x)) return false;
-      x.runner = { pid: Deno.pid, start: procStat(Deno.pid)?.start ?? -1 };
-      return true;
-    });
-    if (!mine) {
-      for (;;) {
-        const x = readState(dir).units[unit];
-        if (x.kind !== "plain" || x.activeState !== "activating") break;
-        if (!runnerAlive(x)) {
-          // The runner died (SIGKILL) without recording the end: systemd saw the main process die.
-          await withState(dir, (s) => finishOneshot(s, unit, { code: 137, signal: "SIGKILL" }));
-          break;
-        }
-        await sleep(50);
-      }
-    } else {
-      const out = await new Deno.Command(u.exec[0], {
-        args: u.exec.slice(1),
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const journal = join(dir, "logs", `${unit}.journal`);
-      Deno.mkdirSync(join(dir, "logs"), { recursive: true });
-      Deno.writeFileSync(journal, out.stdout, { append: true });
-      Deno.writeFileSync(journal, out.stderr, { append: true });
-      await withState(dir, (s) => finishOneshot(s, unit, out));
-    }
-    if (readState(dir).units[unit].activeState === "failed") {
-      return { code: 1, stderr: jobFailed(unit) };
-    }
-  }
-  return { code: 0 };
+async function oneshotOutcome(
+  dir: string,
+  runs: OneshotRun[],
+  detach: boolean,
+): Promise<Outcome> {
+  const failed = await runOneshots(dir, runs, detach);
+  return failed ? { code: 1, stderr: jobFailed(failed) } : { code: 0 };
 }
 
 async function handle(s: HarnessState, args: string[], fault: FaultRule | null): Promise<Outcome> {
@@ -182,7 +110,7 @@ async function handle(s: HarnessState, args: string[], fault: FaultRule | null):
     case "try-restart":
     case "reload-or-restart":
     case "start": {
-      const oneshots: string[] = [];
+      const oneshots: OneshotRun[] = [];
       for (const unit of units) {
         const u = s.units[unit];
         if (!u) return notFound(verb, unit);
@@ -192,9 +120,7 @@ async function handle(s: HarnessState, args: string[], fault: FaultRule | null):
           return { code: fault.code ?? 1, stderr: fault.stderr ?? jobFailed(unit) };
         }
         if (u.kind === "plain" && u.exec) {
-          // A start of a running oneshot joins it (waits for the same run).
-          if (u.activeState !== "activating" || !runnerAlive(u)) await startUnit(s, unit, dir);
-          oneshots.push(unit);
+          oneshots.push(await beginOneshot(s, unit, dir));
           continue;
         }
         if (verb === "start" && effectiveActiveState(s, u) === "active") continue;
@@ -202,11 +128,11 @@ async function handle(s: HarnessState, args: string[], fault: FaultRule | null):
         if (err) return { code: 1, stderr: jobFailed(unit) };
       }
       if (oneshots.length === 0) return { code: 0 };
-      return { code: 0, after: () => runOneshots(dir, oneshots, noBlock) };
+      return { code: 0, after: () => oneshotOutcome(dir, oneshots, noBlock) };
     }
     case "__run-oneshot": {
       // Internal: the detached runner behind `start --no-block` of a oneshot unit.
-      return { code: 0, after: () => runOneshots(dir, units, false) };
+      return { code: 0, after: () => oneshotOutcome(dir, parseRuns(positional.slice(1)), false) };
     }
     case "stop": {
       for (const unit of units) {

@@ -140,7 +140,10 @@ export class Harness {
     for (const d of [dataDir, join(dataDir, "backups"), join(dataDir, "uploads"), stateDir]) {
       await Deno.mkdir(d, { recursive: true });
     }
-    const ports = { backend: freePort(), frontend: freePort() };
+    const backend = freePort();
+    let frontend = freePort();
+    while (frontend === backend) frontend = freePort();
+    const ports = { backend, frontend };
     const { config, path: configPath } = await writeHarnessConfig({
       dir,
       ports,
@@ -377,6 +380,9 @@ export class Harness {
         signal: AbortSignal.timeout(timeoutMs),
       });
       const text = await res.text();
+      if (res.headers.get("x-grapheon-harness") !== this.stateDir) {
+        return { ok: false, error: "answered by a process that is not this harness's backend" };
+      }
       let body: Record<string, unknown>;
       try {
         body = JSON.parse(text);

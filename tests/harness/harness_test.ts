@@ -697,3 +697,21 @@ Deno.test("a container whose host port is taken dies with 'cannot listen on port
   );
   assert.match(logs.stdout, new RegExp(`cannot listen on port ${port}`));
 });
+
+Deno.test("oneshot units: --no-block runs in the background, a second start joins the run", async () => {
+  await using h = await Harness.create({ running: null });
+  const marker = join(h.dir, "runs");
+  await withState(h.stateDir, (s) => {
+    const u = s.units[UPGRADE_UNIT];
+    if (u.kind === "plain") u.exec = ["sh", "-c", `echo run >> '${marker}'; sleep 0.5; exit 3`];
+  });
+  const t0 = Date.now();
+  const bg = await h.double("systemctl", ["start", "--no-block", UPGRADE_UNIT]);
+  assert.equal(bg.code, 0);
+  assert.ok(Date.now() - t0 < 5000);
+  const joined = await h.double("systemctl", ["start", UPGRADE_UNIT]);
+  assert.equal(joined.code, 1, "waited for the same run, which failed");
+  assert.equal(await Deno.readTextFile(marker), "run\n", "one run, not two");
+  const show = await h.double("systemctl", ["show", UPGRADE_UNIT, "-p", "ActiveState,Result"]);
+  assert.equal(show.stdout, "ActiveState=failed\nResult=exit-code\n");
+});

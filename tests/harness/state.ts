@@ -164,6 +164,8 @@ export interface PlainUnit {
   result?: string;
   /** The double running `exec` now (PID and start time). */
   runner?: { pid: number; start: number };
+  /** The start that owns the next run (oneshot.ts). */
+  claim?: { token: string; at: number };
   /** Why the last start failed. */
   lastError?: string;
 }

@@ -144,6 +144,7 @@ export function finishOneshot(
   u.activeState = ok ? "inactive" : "failed";
   u.result = ok ? "success" : status.signal ? "signal" : "exit-code";
   delete u.runner;
+  delete u.claim;
   if (ok) delete u.lastError;
   else u.lastError = status.signal ? `killed by ${status.signal}` : `exited ${status.code}`;
 }
