@@ -14,8 +14,10 @@
  */
 import { join } from "node:path";
 import { run, type RunResult } from "../../lib/exec.ts";
-import { buildReleases, pushReleases, RELEASES } from "./images.ts";
 import { BackgroundProcess, waitFor } from "./procs.ts";
+import { publishReleases } from "./registry.ts";
+import { copySource, freePort, hostContainersConf, systemdChild } from "./host_setup.ts";
+import { Watchdog } from "./watchdog.ts";
 import { ensureRootfs, labCacheDir, REPO_ROOT } from "./rootfs.ts";
 
 /** How the lab is booted. */
@@ -50,48 +52,7 @@ export interface TeardownReport {
   killed: string[];
 }
 
-/**
- * The watchdog: a shell loop that outlives the lab's process if that process
- * dies without tearing down (SIGINT under `deno test` exits at once, SIGKILL,
- * a crash). It waits for the lab process to be gone, then ends the PIDs listed
- * in the pids file (`TERM pid`: SIGTERM first; `KILL pid`: only SIGKILL, for
- * the host's systemd, which re-executes itself on SIGTERM), and removes the
- * run dir. A normal teardown empties the file and stops the watchdog.
- */
-const WATCHDOG = `
-parent=$1; file=$2; dir=$3
-while kill -0 "$parent" 2>/dev/null; do sleep 0.5; done
-[ -s "$file" ] || exit 0
-for p in $(sed -n 's/^TERM //p' "$file"); do kill -TERM "$p" 2>/dev/null; done
-i=0
-while [ $i -lt 60 ]; do
-  alive=0
-  for p in $(sed -n 's/^TERM //p' "$file"); do kill -0 "$p" 2>/dev/null && alive=1; done
-  [ $alive = 0 ] && break
-  sleep 0.5; i=$((i+1))
-done
-for p in $(cut -d' ' -f2 "$file"); do kill -KILL "$p" 2>/dev/null; done
-sleep 1
-rm -rf --one-file-system "$dir"
-`;
-
 const HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-function hostContainersConf(privateNetwork: boolean): string {
-  // crun, no cgroup management and small ulimits: what works in nspawn here (docs/lab.md).
-  return [
-    "[containers]",
-    'cgroups = "disabled"',
-    "keyring = false",
-    'default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]',
-    ...(privateNetwork ? [] : ['netns = "host"', "default_sysctls = []"]),
-    "[engine]",
-    'runtime = "crun"',
-    'cgroup_manager = "cgroupfs"',
-    'events_logger = "file"',
-    "",
-  ].join("\n");
-}
 
 /** A booted lab host. Create with `Lab.boot`, always end with `teardown`. */
 export class Lab {
@@ -110,7 +71,7 @@ export class Lab {
   #nspawn: BackgroundProcess | null = null;
   #rootfs = "";
   #signalHandler: (() => void) | null = null;
-  #watchdog: Deno.ChildProcess | null = null;
+  #watchdog: Watchdog | null = null;
   #tornDown = false;
 
   private constructor(options: LabOptions, runDir: string) {
@@ -129,22 +90,7 @@ export class Lab {
     try {
       await lab.#boot();
       if (options.releases ?? true) {
-        const stamp = await buildReleases(lab.#log);
-        // The registry's storage after the pushes is cached by the images' hash: pushing
-        // 44 tags takes 10-20 s, copying the result 0.1 s.
-        const cached = join(labCacheDir(), "registry", stamp.slice(0, 16));
-        const fresh = !(await Deno.stat(`${cached}.ok`).then(() => true, () => false));
-        if (!fresh) await run(["cp", "-a", cached, join(lab.runDir, "registry")]);
-        await lab.startRegistry();
-        if (fresh) {
-          await pushReleases({ registry: lab.registry, netns: lab.netnsArgv(), log: lab.#log });
-          await Deno.remove(join(labCacheDir(), "registry"), { recursive: true }).catch(() => {});
-          await Deno.mkdir(join(labCacheDir(), "registry"), { recursive: true });
-          await run(["cp", "-a", join(lab.runDir, "registry"), cached]);
-          await Deno.writeTextFile(`${cached}.ok`, "");
-        } else {
-          lab.#log(`registry storage with the ${RELEASES.length} releases copied from the cache`);
-        }
+        await publishReleases(lab);
       }
       return lab;
     } catch (err) {
@@ -159,7 +105,7 @@ export class Lab {
   }
 
   async #boot(): Promise<void> {
-    this.#startWatchdog();
+    this.#watchdog = Watchdog.start(this.runDir);
     this.#rootfs = await ensureRootfs(this.#log);
     const files = join(this.runDir, "files");
     const src = join(this.runDir, "src");
@@ -198,14 +144,14 @@ export class Lab {
       ...(this.privateNetwork ? ["--private-network"] : []),
       ...binds,
     ], { logPath: join(this.runDir, "logs", "nspawn.log") });
-    this.#guard(this.#nspawn.pid, "TERM");
+    this.#watchdog?.guard(this.#nspawn.pid, "TERM");
     this.#installSignalHandler();
     const nspawn = this.#nspawn;
     this.leader = await waitFor("systemd to start inside the host", async () => {
       if (nspawn.status) throw new Error(`systemd-nspawn exited: ${await nspawn.logTail()}`);
       return await systemdChild(nspawn.pid);
     }, { timeoutMs: 30_000, intervalMs: 50 });
-    this.#guard(this.leader, "KILL");
+    this.#watchdog?.guard(this.leader, "KILL");
     // systemctl fails until PID 1 has its private socket: retry until it answers.
     const booted = await waitFor("the host to finish booting", async () => {
       const state = await this.exec(["systemctl", "is-system-running", "--wait"], {
@@ -223,26 +169,6 @@ export class Lab {
     this.#log(
       `host ${this.name} booted (systemd pid ${this.leader}) in ${Date.now() - started} ms`,
     );
-  }
-
-  #pidsFile(): string {
-    return join(this.runDir, "pids");
-  }
-
-  #startWatchdog(): void {
-    Deno.writeTextFileSync(this.#pidsFile(), "");
-    this.#watchdog = new Deno.Command("/bin/sh", {
-      args: ["-c", WATCHDOG, "lab-watchdog", String(Deno.pid), this.#pidsFile(), this.runDir],
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    this.#watchdog.unref();
-  }
-
-  /** Records a PID for the watchdog (`TERM` then `KILL`, or `KILL` only). */
-  #guard(pid: number, how: "TERM" | "KILL"): void {
-    Deno.writeTextFileSync(this.#pidsFile(), `${how} ${pid}\n`, { append: true });
   }
 
   #installSignalHandler(): void {
@@ -326,36 +252,8 @@ export class Lab {
       logPath: join(this.runDir, "logs", `${label}.log`),
     });
     this.#procs.push(proc);
-    this.#guard(proc.pid, "TERM");
+    this.#watchdog?.guard(proc.pid, "TERM");
     return proc;
-  }
-
-  /** Starts `docker-registry` on 127.0.0.1 of the host's network and waits until it answers. */
-  async startRegistry(): Promise<void> {
-    const dir = join(this.runDir, "registry");
-    await Deno.mkdir(dir, { recursive: true });
-    const config = join(this.runDir, "files", "registry.yml");
-    await Deno.writeTextFile(
-      config,
-      [
-        "version: 0.1",
-        "log:",
-        "  level: warn",
-        "storage:",
-        "  filesystem:",
-        `    rootdirectory: ${dir}`,
-        "http:",
-        `  addr: ${this.registry}`,
-        "",
-      ].join("\n"),
-    );
-    const registry = await this.spawnInNetns("registry", ["docker-registry", "serve", config]);
-    await waitFor("the registry to answer", async () => {
-      if (registry.status) throw new Error(`docker-registry exited: ${await registry.logTail()}`);
-      const r = await this.exec(["curl", "-sf", `http://${this.registry}/v2/`], { check: false });
-      return r.code === 0 ? true : undefined;
-    }, { timeoutMs: 15_000, intervalMs: 100 });
-    this.#log(`registry on ${this.registry} (pid ${registry.pid})`);
   }
 
   /**
@@ -367,6 +265,16 @@ export class Lab {
     const report: TeardownReport = { leakedMounts: [], killed: [] };
     if (this.#tornDown) return report;
     this.#tornDown = true;
+    if (this.leader && processAlive(this.leader)) {
+      // The host's journal goes with it: keep it with the logs, for failures.
+      const journal = await this.exec(["journalctl", "--no-pager", "-o", "short-precise"], {
+        check: false,
+        timeoutMs: 20_000,
+      }).catch(() => null);
+      if (journal) {
+        await Deno.writeTextFile(join(this.runDir, "logs", "journal.txt"), journal.stdout);
+      }
+    }
     for (const proc of this.#procs.reverse()) await proc.stop({ graceMs: 5_000 });
     if (this.#nspawn) {
       const nspawn = this.#nspawn;
@@ -379,15 +287,7 @@ export class Lab {
         } catch { /* gone */ }
       }
     }
-    if (this.#watchdog) {
-      await Deno.writeTextFile(this.#pidsFile(), "").catch(() => {});
-      // It was unref'd (it must not keep the process alive); awaiting it needs a ref.
-      this.#watchdog.ref();
-      try {
-        this.#watchdog.kill("SIGKILL");
-      } catch { /* gone */ }
-      await this.#watchdog.status;
-    }
+    await this.#watchdog?.stop();
     if (this.#signalHandler) {
       Deno.removeSignalListener("SIGINT", this.#signalHandler);
       Deno.removeSignalListener("SIGTERM", this.#signalHandler);
@@ -423,31 +323,5 @@ export function processAlive(pid: number): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-async function systemdChild(pid: number): Promise<number | undefined> {
-  const children = await Deno.readTextFile(`/proc/${pid}/task/${pid}/children`).catch(() => "");
-  for (const child of children.trim().split(/\s+/).filter(Boolean)) {
-    const comm = await Deno.readTextFile(`/proc/${child}/comm`).catch(() => "");
-    if (comm.trim() === "systemd") return Number(child);
-  }
-  return undefined;
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
-/** Copies the tool's sources (not .git, caches or build output) to `dest`. */
-async function copySource(from: string, dest: string): Promise<void> {
-  const skip = new Set([".git", ".cache", "dist", "node_modules"]);
-  await Deno.mkdir(dest, { recursive: true });
-  for await (const e of Deno.readDir(from)) {
-    if (skip.has(e.name)) continue;
-    await run(["cp", "-a", join(from, e.name), join(dest, e.name)]);
   }
 }
