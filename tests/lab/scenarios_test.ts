@@ -22,6 +22,7 @@ import {
   BIN,
   countRows,
   currentJobId,
+  DATA_DIR,
   frontendPage,
   installTool,
   readStatus,
@@ -253,6 +254,22 @@ labTest(
         assert.match(text.stdout, new RegExp(good.replaceAll(".", "\\.")));
       });
 
+      await t.step(
+        "a bare version dropped into the data dir from outside: upgraded too",
+        async () => {
+          const target = LATE_GOOD_VERSIONS[1];
+          const before = await currentJobId(lab);
+          // What an operator writes by hand (contract: an empty file or a bare version).
+          await Deno.writeTextFile(
+            lab.hostPath(join(DATA_DIR, "upgrade-requested")),
+            `v${target}\n`,
+          );
+          const s = await waitForOutcome(lab, { toVersion: target, afterJobId: before });
+          assert.equal(s.status, "completed", `status: ${JSON.stringify(s)}`);
+          assert.equal(await servingVersion(lab), target);
+        },
+      );
+
       await t.step("the upgrade service's hardening leaves podman working", async () => {
         const props = await lab.exec([
           "systemctl",
@@ -267,7 +284,7 @@ labTest(
         ]);
         assert.match(props.stdout, /ProtectSystem=yes/);
         assert.match(props.stdout, /PrivateTmp=yes/);
-        // The last path-triggered run (the upgrade before the rollback) pulled, tagged and
+        // The last path-triggered run (the bare-version upgrade) pulled, ran the canary, tagged and
         // restarted through podman under this hardening, and exited 0.
         assert.match(props.stdout, /ExecMainStatus=0/);
         const security = await lab.exec(

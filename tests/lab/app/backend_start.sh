@@ -4,6 +4,10 @@
 # FAKE_BEHAVIOR (baked into the image): good | needs-jwt | unhealthy |
 # wrong-version | slow.
 set -u
+# PID 1 ignores SIGTERM without a handler: trap it first thing, so that `podman stop`
+# is quick at any moment, even during start-up.
+nc_pid=""
+trap 'kill "$nc_pid" 2>/dev/null; exit 0' TERM INT
 : "${APP_VERSION:?APP_VERSION is baked into the image}"
 DATA_DIR="${DATA_DIR:-/data}"
 export DATA_DIR
@@ -17,7 +21,9 @@ needs-jwt)
   ;;
 slow)
   echo "backend $APP_VERSION: warming up for ${FAKE_SLOW_SECONDS:-6}s" >&2
-  sleep "${FAKE_SLOW_SECONDS:-6}"
+  # In the background: a trapped signal is handled at once, not after the sleep.
+  sleep "${FAKE_SLOW_SECONDS:-6}" &
+  wait $!
   ;;
 esac
 # The real backend owns these directories and migrates network.db at start-up;
@@ -26,8 +32,6 @@ mkdir -p "$DATA_DIR/backups" "$DATA_DIR/uploads"
 echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) $APP_VERSION started" >>"$DATA_DIR/fake-backend.log"
 date +%s >/tmp/started-at
 echo "backend $APP_VERSION listening on ${PORT:-8000} (behavior ${FAKE_BEHAVIOR:-good})" >&2
-# PID 1 ignores SIGTERM without a handler: trap it so that `podman stop` is quick.
-trap 'kill "$nc_pid" 2>/dev/null; exit 0' TERM INT
 nc -ll -p "${PORT:-8000}" -e /app/backend_handler.sh &
 nc_pid=$!
 wait "$nc_pid"
