@@ -231,7 +231,9 @@ if (release.crashAfterMs !== undefined) {
     Deno.exit(1);
   }, release.crashAfterMs);
 }
-// Never outlive the harness: exit when its dir is gone (a test died without close()).
+// Never outlive the harness: exit when its dir is gone (a test died without close()),
+// and in any case after 30 minutes (a test process killed before it could clean up).
+setTimeout(() => Deno.exit(0), 30 * 60_000);
 setInterval(() => {
   try {
     Deno.statSync(spec.logFile);
