@@ -20,6 +20,7 @@ import {
   procCmdline,
   procStat,
   sleep,
+  statePath,
   withState,
 } from "./state.ts";
 
@@ -104,6 +105,12 @@ export async function runDouble(
   const dir = Deno.env.get("GRAPHEON_HARNESS_STATE");
   if (!dir) {
     console.error(`${program} (harness double): GRAPHEON_HARNESS_STATE is not set`);
+    Deno.exit(97);
+  }
+  try {
+    Deno.statSync(statePath(dir));
+  } catch {
+    console.error(`${program} (harness double): no harness state in ${dir} (closed harness?)`);
     Deno.exit(97);
   }
   const args = [...Deno.args];
