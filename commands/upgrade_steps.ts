@@ -151,7 +151,8 @@ export async function rollBack(job: Job, reason: string): Promise<number> {
     }
     await switchImages(host, {
       target: { backend: journal.from.backend.imageId, frontend: journal.from.frontend.imageId },
-      current: null,
+      // Force the backend; the frontend only if the backend's restart did not bring it back.
+      current: { backend: null, frontend: null },
     });
     const health = await verifyHealth(host, { backendVersion: journal.from.backend.version });
     if (!health.healthy) {

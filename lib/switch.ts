@@ -22,7 +22,11 @@ export interface ImagePair {
 export interface SwitchOptions {
   /** What to run. */
   target: ImagePair;
-  /** What runs now (components whose ID is unchanged are not restarted); null: restart both. */
+  /**
+   * What runs now: a component already on its target is not restarted, nor is
+   * a frontend the backend's restart already brought up on its target. Null:
+   * restart both.
+   */
   current: { backend: string | null; frontend: string | null } | null;
 }
 
@@ -79,10 +83,13 @@ export async function switchImages(host: Host, options: SwitchOptions): Promise<
   for (const which of ["backend", "frontend"] as const) {
     await host.podman.tag(options.target[which], runRef(host, which));
   }
+  let restarted = false;
   for (const which of ["backend", "frontend"] as const) {
-    const unchanged = options.current?.[which] === options.target[which];
-    const c = unchanged ? await host.podman.inspectContainer(config[which].container) : null;
-    if (unchanged && c?.State.Running) {
+    // Unchanged, or (PartOf= in the units) restarted along with the backend already.
+    const maybeThere = options.current?.[which] === options.target[which] ||
+      (which === "frontend" && restarted && options.current !== null);
+    const c = maybeThere ? await host.podman.inspectContainer(config[which].container) : null;
+    if (c?.Image === options.target[which] && c.State.Running) {
       log.info(`${which} already runs image ${options.target[which].slice(0, 12)}; not restarted`);
       continue;
     }
@@ -93,6 +100,7 @@ export async function switchImages(host: Host, options: SwitchOptions): Promise<
       throw new ToolError(`restart of ${config[which].service} failed: ${errorMessage(err)}`);
     }
     await waitForContainer(host, which, options.target[which]);
+    restarted = true;
   }
 }
 

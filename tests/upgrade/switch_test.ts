@@ -1,0 +1,94 @@
+/**
+ * switchImages against a fake runner that models the real units: the frontend
+ * is PartOf= the backend, so restarting the backend restarts the frontend too.
+ */
+import assert from "node:assert/strict";
+import { defaultConfig } from "../../lib/config.ts";
+import { systemClock } from "../../lib/clock.ts";
+import type { Runner } from "../../lib/exec.ts";
+import type { Host } from "../../lib/host.ts";
+import { recordingLogger } from "../../lib/log.ts";
+import { Podman } from "../../lib/podman.ts";
+import { Systemd } from "../../lib/systemd.ts";
+import { switchImages } from "../../lib/switch.ts";
+
+function fakeHost() {
+  const config = defaultConfig();
+  const tags = new Map<string, string>();
+  const running = new Map<string, string>([["grapheon-backend", "old-b"], [
+    "grapheon-frontend",
+    "old-f",
+  ]]);
+  const restarts: string[] = [];
+  const start = (component: "backend" | "frontend") =>
+    running.set(
+      config[component].container,
+      tags.get(`${config[component].image}:${config.runTag}`)!,
+    );
+  const runner: Runner = (argv) => {
+    const [prog, verb, ...rest] = argv;
+    const ok = (stdout = "") => Promise.resolve({ code: 0, stdout, stderr: "" });
+    if (prog === "podman" && verb === "tag") {
+      tags.set(rest[1], rest[0]);
+      return ok();
+    }
+    if (prog === "podman" && verb === "container") {
+      const name = rest.at(-1)!;
+      const image = running.get(name);
+      if (!image) {
+        return Promise.resolve({
+          code: 125,
+          stdout: "[]",
+          stderr: `Error: no such container ${name}`,
+        });
+      }
+      return ok(
+        JSON.stringify([{ Id: name, Image: image, State: { Status: "running", Running: true } }]),
+      );
+    }
+    if (prog === "systemctl" && verb === "restart") {
+      restarts.push(rest[0]);
+      if (rest[0] === config.backend.service) {
+        start("backend");
+        start("frontend"); // PartOf=grapheon-backend.service
+      } else start("frontend");
+      return ok();
+    }
+    return Promise.resolve({ code: 1, stdout: "", stderr: `unexpected ${argv.join(" ")}` });
+  };
+  const host: Host = {
+    config,
+    log: recordingLogger(),
+    clock: systemClock,
+    run: runner,
+    http: () => Promise.reject(new Error("no http here")),
+    podman: new Podman(runner, "podman"),
+    systemd: new Systemd(runner, "systemctl"),
+  };
+  return { host, restarts, running };
+}
+
+Deno.test("switch: a frontend the backend's restart already brought up is not restarted again", async () => {
+  const { host, restarts, running } = fakeHost();
+  await switchImages(host, {
+    target: { backend: "new-b", frontend: "new-f" },
+    current: { backend: "old-b", frontend: "old-f" },
+  });
+  assert.deepEqual(restarts, ["grapheon-backend.service"]);
+  assert.equal(running.get("grapheon-frontend"), "new-f");
+});
+
+Deno.test("switch: with current null both units are restarted (forced)", async () => {
+  const { host, restarts } = fakeHost();
+  await switchImages(host, { target: { backend: "new-b", frontend: "new-f" }, current: null });
+  assert.deepEqual(restarts, ["grapheon-backend.service", "grapheon-frontend.service"]);
+});
+
+Deno.test("switch: only the component that changes is restarted", async () => {
+  const { host, restarts } = fakeHost();
+  await switchImages(host, {
+    target: { backend: "old-b", frontend: "new-f" },
+    current: { backend: "old-b", frontend: "old-f" },
+  });
+  assert.deepEqual(restarts, ["grapheon-frontend.service"]);
+});
