@@ -11,7 +11,10 @@ import { withState } from "./state.ts";
 import { BACKEND, FRONTEND, switchBackend, waitFor } from "./test_helpers.ts";
 
 Deno.test("behaviours: unhealthy, wrong-version, degraded, crash, needs-jwt, slow-start", async () => {
-  await using h = await Harness.create();
+  // A longer start delay than the default, so that "not listening yet" holds on a loaded machine.
+  await using h = await Harness.create({
+    releases: { backend: { "0.3.4": { behaviour: "slow-start", startDelayMs: 4000 } } },
+  });
   const systemd = new Systemd(h.runner, h.config.commands.systemctl);
 
   assert.equal(await switchBackend(h, "0.3.1"), 0);
@@ -151,7 +154,8 @@ Deno.test("crashAfterMs: a release that passes a first health check and then die
   });
   const first = await h.waitForVersion("0.5.0");
   assert.ok(first.ok && first.status === 200, "serves at first");
-  const later = await waitFor(() => h.health(), (r) => !r.ok);
+  // While it dies a request may see a reset connection; once it is gone, connections are refused.
+  const later = await waitFor(() => h.health(), (r) => !r.ok && r.error === "refused");
   assert.deepEqual(later, { ok: false, error: "refused" });
   const state = await h.double("systemctl", ["is-active", BACKEND]);
   assert.deepEqual([state.code, state.stdout], [3, "activating\n"]);
