@@ -89,7 +89,7 @@ export interface ToolRunOptions {
 /** A `/health` answer, or why there was none. */
 export type HealthResult =
   | { ok: true; status: number; body: Record<string, unknown> }
-  | { ok: false; error: string };
+  | { ok: false; error: "refused" | "reset" | "timeout" | string };
 
 const decoder = new TextDecoder();
 
@@ -392,7 +392,12 @@ export class Harness {
       return { ok: true, status: res.status, body };
     } catch (err) {
       const text = String(err instanceof Error ? (err.cause ?? err.message) : err);
-      return { ok: false, error: /refused/i.test(text) ? "refused" : text.slice(0, 200) };
+      if (err instanceof DOMException && err.name === "TimeoutError") {
+        return { ok: false, error: "timeout" };
+      }
+      if (/refused/i.test(text)) return { ok: false, error: "refused" };
+      if (/reset by peer|connection reset/i.test(text)) return { ok: false, error: "reset" };
+      return { ok: false, error: text.slice(0, 200) };
     }
   }
 
