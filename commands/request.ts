@@ -6,11 +6,10 @@
  */
 import { type AppVersion, appVersionSchema } from "../lib/app_version.ts";
 import { type CommandSpec, parseCommandArgs, printResult } from "../lib/cli.ts";
-import { loadConfig } from "../lib/config.ts";
 import { InputError, UsageError } from "../lib/errors.ts";
 import { EXIT } from "../lib/exit_codes.ts";
 import { healthBodySchema } from "../lib/health.ts";
-import { realHost } from "../lib/host.ts";
+import { hostFor } from "../lib/host.ts";
 import { writeRequest } from "../lib/request_file.ts";
 import { PATH_UNIT } from "../lib/status_report.ts";
 
@@ -52,8 +51,8 @@ export const requestCommand: CommandSpec = {
     const frontend = values.frontend === undefined
       ? backend
       : version("--frontend", values.frontend);
-    const { config } = await loadConfig(ctx.global.configPath);
-    const host = realHost(config, ctx.log);
+    const host = await hostFor(ctx);
+    const { config } = host;
     let current: string | undefined;
     try {
       const res = await host.http(config.backend.healthUrl, { timeoutMs: 3000 });

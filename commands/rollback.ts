@@ -15,7 +15,6 @@ import {
   printResult,
 } from "../lib/cli.ts";
 import { clearStale } from "../lib/clear_stale.ts";
-import { loadConfig } from "../lib/config.ts";
 import { lstatOrNull } from "../lib/files.ts";
 import { requestPath } from "../lib/request_file.ts";
 import { statusPath } from "../lib/status_file.ts";
@@ -23,7 +22,7 @@ import { confirm } from "../lib/confirm.ts";
 import { InputError, ToolError, UsageError } from "../lib/errors.ts";
 import { EXIT } from "../lib/exit_codes.ts";
 import { pairJson, pairText } from "../lib/history_view.ts";
-import { type Host, realHost } from "../lib/host.ts";
+import { type Host, hostFor } from "../lib/host.ts";
 import { acquireLock } from "../lib/lock.ts";
 import { runRollback } from "../lib/rollback_job.ts";
 import { prepareRollback, type RollbackPlan } from "../lib/rollback_prepare.ts";
@@ -188,8 +187,8 @@ export const rollbackCommand: CommandSpec = {
   help: HELP,
   async run(ctx) {
     const options = parseOptions(ctx.argv);
-    const { config } = await loadConfig(ctx.global.configPath);
-    const host = realHost(config, ctx.log);
+    const host = await hostFor(ctx);
+    const { config } = host;
     const wantsRollback = !options.clear || options.to !== undefined ||
       options.restoreData !== undefined;
     if (!wantsRollback) return await clearOnly(ctx, host, options.dryRun);

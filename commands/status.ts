@@ -6,10 +6,9 @@
  */
 import { type CommandSpec, intFlag, parseCommandArgs, printResult } from "../lib/cli.ts";
 import type { Config } from "../lib/config.ts";
-import { loadConfig } from "../lib/config.ts";
 import { EXIT } from "../lib/exit_codes.ts";
 import { historyJson, historyLines, pairJson } from "../lib/history_view.ts";
-import { realHost } from "../lib/host.ts";
+import { hostFor } from "../lib/host.ts";
 import { versionFromTags } from "../lib/live.ts";
 import { gatherStatusFacts } from "../lib/status_facts.ts";
 import {
@@ -180,8 +179,8 @@ export const statusCommand: CommandSpec = {
   async run(ctx) {
     const { values } = parseCommandArgs("status", ctx.argv, { history: { type: "string" } });
     const historyLimit = intFlag("history", values.history, 5);
-    const { config } = await loadConfig(ctx.global.configPath);
-    const host = realHost(config, ctx.log);
+    const host = await hostFor(ctx);
+    const { config } = host;
     const facts = await gatherStatusFacts(host, { historyLimit });
     const problems = detectProblems(facts, config);
     printResult(

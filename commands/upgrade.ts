@@ -7,10 +7,9 @@
  */
 import { join } from "node:path";
 import { type CommandSpec, durationFlag, parseCommandArgs, versionFlag } from "../lib/cli.ts";
-import { loadConfig } from "../lib/config.ts";
 import { errorMessage, InputError, ToolError, UsageError } from "../lib/errors.ts";
 import { EXIT } from "../lib/exit_codes.ts";
-import { type Host, realHost } from "../lib/host.ts";
+import { type Host, hostFor } from "../lib/host.ts";
 import { advance, type Job, newJobId } from "../lib/job.ts";
 import { type Journal, readJournal } from "../lib/journal.ts";
 import { livePair, readLive } from "../lib/live.ts";
@@ -77,8 +76,8 @@ export const upgradeCommand: CommandSpec = {
   help: upgradeHelp,
   async run(ctx) {
     const options = parseOptions(ctx.argv);
-    const { config } = await loadConfig(ctx.global.configPath);
-    const host = realHost(config, ctx.log);
+    const host = await hostFor(ctx);
+    const { config } = host;
     if (options.dryRun) return await dryRun(ctx, host, options);
     using _lock = await acquireLock(config.stateDir, "upgrade", {
       waitMs: options.lockWaitMs,

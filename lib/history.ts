@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { readFileSafe, writeFileAtomic } from "./files.ts";
-import { pairSchema, RESULTS } from "./journal.ts";
+import { type Journal, pairSchema, RESULTS } from "./journal.ts";
 
 /** One history entry. */
 export const historyEntrySchema = z.object({
@@ -74,4 +74,24 @@ export async function appendHistory(stateDir: string, entry: HistoryEntry): Prom
   await writeFileAtomic(historyPath(stateDir), JSON.stringify(kept, null, 2) + "\n", {
     mode: 0o600,
   });
+}
+
+/** The history entry of a finished job (pure). */
+export function entryFromJournal(
+  journal: Journal,
+  end: { result: HistoryEntry["result"]; message: string; finishedAt: Date; durationMs: number },
+): HistoryEntry {
+  return {
+    id: journal.id,
+    kind: journal.kind,
+    trigger: journal.trigger,
+    from: journal.from,
+    to: journal.to,
+    result: end.result,
+    message: end.message,
+    startedAt: journal.startedAt,
+    finishedAt: end.finishedAt.toISOString(),
+    durationMs: end.durationMs,
+    backup: journal.backup,
+  };
 }

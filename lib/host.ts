@@ -2,7 +2,8 @@
  * The host: the config plus every effect adapter a command uses. Commands take a
  * Host; tests build one with doubles (or the real adapters against a test host).
  */
-import type { Config } from "./config.ts";
+import type { CommandContext } from "./cli.ts";
+import { type Config, loadConfig } from "./config.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { run, type Runner } from "./exec.ts";
 import { type HttpGet, httpGet } from "./http.ts";
@@ -39,4 +40,10 @@ export function realHost(config: Config, log: Logger): Host {
     podman: new Podman(run, config.commands.podman),
     systemd: new Systemd(run, config.commands.systemctl),
   };
+}
+
+/** The real host for a command: its config file (or the defaults) and its logger. */
+export async function hostFor(ctx: CommandContext): Promise<Host> {
+  const { config } = await loadConfig(ctx.global.configPath);
+  return realHost(config, ctx.log);
 }

@@ -6,7 +6,7 @@
  */
 import { EXIT, type ExitCode } from "./exit_codes.ts";
 import { errorMessage } from "./errors.ts";
-import { appendHistory, type HistoryEntry } from "./history.ts";
+import { appendHistory, entryFromJournal, type HistoryEntry } from "./history.ts";
 import type { Host } from "./host.ts";
 import { clearJournal, type Journal, type Phase, writeJournal } from "./journal.ts";
 import { archiveRequest } from "./request_file.ts";
@@ -128,19 +128,15 @@ export async function finish(
     rolledBack,
   });
   const now = host.clock.now();
-  await appendHistory(host.config.stateDir, {
-    id: journal.id,
-    kind: journal.kind,
-    trigger: journal.trigger,
-    from: journal.from,
-    to: journal.to,
-    result: outcome.result,
-    message: outcome.message,
-    startedAt: journal.startedAt,
-    finishedAt: now.toISOString(),
-    durationMs: Math.round(host.clock.monotonic() - job.startedMono),
-    backup: journal.backup,
-  }).catch((err) => host.log.error(`cannot write history: ${errorMessage(err)}`));
+  await appendHistory(
+    host.config.stateDir,
+    entryFromJournal(journal, {
+      result: outcome.result,
+      message: outcome.message,
+      finishedAt: now,
+      durationMs: Math.round(host.clock.monotonic() - job.startedMono),
+    }),
+  ).catch((err) => host.log.error(`cannot write history: ${errorMessage(err)}`));
   if (journal.requestText !== null || outcome.archiveAny) {
     const archived = await archiveRequest({
       dataDir: host.config.dataDir,

@@ -9,7 +9,7 @@
 import { ms } from "./duration.ts";
 import { formatDuration } from "./duration.ts";
 import { errorMessage, ToolError } from "./errors.ts";
-import { appendHistory } from "./history.ts";
+import { appendHistory, entryFromJournal } from "./history.ts";
 import type { Host } from "./host.ts";
 import { keepVersionTag } from "./image_retention.ts";
 import { advance, finish, type Job, newJobId, setStatus } from "./job.ts";
@@ -43,20 +43,16 @@ export interface RollbackOutcome {
 /** Records an interrupted job that the operator's rollback replaces, so the history keeps it. */
 async function supersede(host: Host, old: Journal): Promise<void> {
   const now = host.clock.now();
-  await appendHistory(host.config.stateDir, {
-    id: old.id,
-    kind: old.kind,
-    trigger: old.trigger,
-    from: old.from,
-    to: old.to,
-    result: "failed",
-    message: `Interrupted at phase ${old.phase} (attempt ${old.attempts}); ` +
-      `superseded by an operator rollback.`,
-    startedAt: old.startedAt,
-    finishedAt: now.toISOString(),
-    durationMs: Math.max(0, now.getTime() - Date.parse(old.startedAt)),
-    backup: old.backup,
-  }).catch((err) => host.log.error(`cannot write history: ${errorMessage(err)}`));
+  await appendHistory(
+    host.config.stateDir,
+    entryFromJournal(old, {
+      result: "failed",
+      message: `Interrupted at phase ${old.phase} (attempt ${old.attempts}); ` +
+        `superseded by an operator rollback.`,
+      finishedAt: now,
+      durationMs: Math.max(0, now.getTime() - Date.parse(old.startedAt)),
+    }),
+  ).catch((err) => host.log.error(`cannot write history: ${errorMessage(err)}`));
 }
 
 async function pullMissing(job: Job, plan: RollbackPlan): Promise<void> {
