@@ -15,15 +15,21 @@ export async function localReleaseImages(
   which: "backend" | "frontend",
 ): Promise<LocalImage[]> {
   const image = host.config[which].image;
-  const list = await host.podman.listImages(image);
-  return list.map((entry) => {
-    const names = (entry.Names ?? []).filter((n) => n.slice(0, n.lastIndexOf(":")) === image);
+  // podman 4 lists an image once per tag: merge the rows by ID.
+  const byId = new Map<string, Set<string>>();
+  for (const entry of await host.podman.listImages(image)) {
+    const names = byId.get(entry.Id) ?? new Set<string>();
+    for (const n of entry.Names ?? []) if (n.slice(0, n.lastIndexOf(":")) === image) names.add(n);
+    byId.set(entry.Id, names);
+  }
+  return [...byId].map(([id, set]) => {
+    const names = [...set];
     const versions = names
       .map((n) => n.slice(n.lastIndexOf(":") + 1))
       .filter((t) => t.startsWith("v"))
       .map((t) => parseAppVersion(t))
       .filter((v): v is AppVersion => v !== null);
-    return { id: entry.Id, versions, names };
+    return { id, versions, names };
   });
 }
 
