@@ -62,6 +62,11 @@ export async function canary(job: Job): Promise<number | null> {
     signal: job.signal,
   });
   if (job.signal.aborted) throw new ToolError("interrupted by a signal during the canary");
+  if (verdict.notStarted) {
+    throw new ToolError(
+      `the canary container could not be started (${verdict.reason}), so the release was not judged`,
+    );
+  }
   if (verdict.passed) return null;
   const code = await end(job, {
     result: "refused",

@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import { ms } from "./duration.ts";
-import { errorMessage } from "./errors.ts";
+import { CommandError, errorMessage } from "./errors.ts";
 import { exists } from "./files.ts";
 import { pollHealth } from "./health.ts";
 import type { Host } from "./host.ts";
@@ -31,6 +31,8 @@ export interface CanaryVerdict {
   passed: boolean;
   /** Why not, with the last log lines. */
   reason?: string;
+  /** podman itself could not start the container (exit 125–127): the release was not judged. */
+  notStarted?: boolean;
   /** Milliseconds it took. */
   elapsedMs: number;
 }
@@ -139,11 +141,11 @@ export async function runCanary(host: Host, options: CanaryOptions): Promise<Can
       : result.lastReason ?? "not healthy";
     return { passed: false, reason: `${why}${logs ? `; last log lines: ${logs}` : ""}`, elapsedMs };
   } catch (err) {
-    return {
-      passed: false,
-      reason: errorMessage(err),
-      elapsedMs: Math.round(host.clock.monotonic() - start),
-    };
+    const elapsedMs = Math.round(host.clock.monotonic() - start);
+    // podman run's own failures (125: podman, 126: cannot invoke, 127: not found) are not the release's
+    const notStarted = err instanceof CommandError && err.code !== null && err.code >= 125 &&
+      err.code <= 127;
+    return { passed: false, notStarted, reason: errorMessage(err), elapsedMs };
   } finally {
     await cleanupCanary(host);
   }

@@ -117,3 +117,21 @@ Deno.test("canary: publishes the backend's container port on a loopback host por
     `container port 8000, not the host port 18000: ${run}`,
   );
 });
+
+Deno.test("canary: podman failing to start it (a sandbox, not the release) is a plain failure, not a refusal", async () => {
+  await using h = await Harness.create();
+  await h.setFault({
+    match: ["podman", "run"],
+    action: "fail",
+    code: 126,
+    stderr: "Error: crun: sethostname: Operation not permitted: OCI permission denied\n",
+  });
+  await h.writeRequest(Harness.request("0.3.0"));
+  const r = await h.runTool(["upgrade"]);
+  assert.equal(r.code, 1, r.stderr);
+  const s = (await h.readStatus())!;
+  assert.match(String(s.message), /canary container could not be started .*sethostname/);
+  assert.match(String(s.message), /before anything live changed/);
+  assert.doesNotMatch(String(s.message), /refused/);
+  assert.equal(h.calls("systemctl", "restart").length, 0);
+});
