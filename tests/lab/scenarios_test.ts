@@ -16,6 +16,8 @@ import {
 } from "./images.ts";
 import { Lab, processAlive } from "./lab.ts";
 import { labTest } from "./preflight.ts";
+import { parseProbes } from "./prober.ts";
+import { REPO_ROOT } from "./rootfs.ts";
 import { waitFor } from "./procs.ts";
 import {
   backendHealth,
@@ -24,6 +26,7 @@ import {
   currentJobId,
   DATA_DIR,
   frontendPage,
+  HEALTH_URL,
   installTool,
   readStatus,
   requestUpgradeViaApp,
@@ -118,21 +121,59 @@ labTest(
         },
       );
 
-      for (const bad of BAD) {
-        await t.step(
-          `bad release ${bad.version} (${bad.what}), canary on: refused, ${good} serving`,
-          async () => {
-            const s = await upgradeViaApp(lab, bad.version);
-            assert.equal(s.status, "failed", `status: ${JSON.stringify(s)}`);
-            assert.equal(s.rolled_back, false, "nothing live was touched, nothing to roll back");
-            assert.match(
-              String(s.message),
-              new RegExp(`still running ${good.replaceAll(".", "\\.")}`),
-            );
-            assert.equal(await servingVersion(lab), good);
-            assert.deepEqual(await containerNames(lab), ["grapheon-backend", "grapheon-frontend"]);
-          },
-        );
+      // Issue 9: with the canary, a bad release costs the live backend not one failed probe.
+      const probesFile = join(lab.runDir, "canary-probes.jsonl");
+      const prober = await lab.spawnInNetns("prober", [
+        Deno.execPath(),
+        "run",
+        "-A",
+        join(REPO_ROOT, "tests/lab/prober.ts"),
+        HEALTH_URL,
+        "50",
+        probesFile,
+      ]);
+      try {
+        for (const bad of BAD) {
+          await t.step(
+            `bad release ${bad.version} (${bad.what}), canary on: refused, ${good} serving, no failed probe`,
+            async () => {
+              const from = Date.now();
+              const s = await upgradeViaApp(lab, bad.version);
+              const to = Date.now();
+              assert.equal(s.status, "failed", `status: ${JSON.stringify(s)}`);
+              assert.equal(s.rolled_back, false, "nothing live was touched, nothing to roll back");
+              assert.match(
+                String(s.message),
+                new RegExp(`still running ${good.replaceAll(".", "\\.")}`),
+              );
+              assert.equal(await servingVersion(lab), good);
+              assert.deepEqual(await containerNames(lab), [
+                "grapheon-backend",
+                "grapheon-frontend",
+              ]);
+              const text = await Deno.readTextFile(probesFile);
+              const window = text.split("\n").flatMap((line) => {
+                try {
+                  return parseProbes(line);
+                } catch {
+                  return []; // the line being written
+                }
+              }).filter((p) => p.t >= from && p.t <= to);
+              assert.ok(
+                window.length >= 10,
+                `the prober ran during the upgrade (${window.length} probes)`,
+              );
+              const failed = window.filter((p) => !p.ok);
+              assert.equal(
+                failed.length,
+                0,
+                `failed probes: ${JSON.stringify(failed.slice(0, 3))}`,
+              );
+            },
+          );
+        }
+      } finally {
+        await prober.stop();
       }
 
       await writeToolConfig(lab, { canary: { enabled: false } });
@@ -279,11 +320,17 @@ labTest(
           "-p",
           "PrivateTmp",
           "-p",
+          "LockPersonality",
+          "-p",
+          "RestrictRealtime",
+          "-p",
           "ExecMainStatus",
           "grapheon-upgrade.service",
         ]);
         assert.match(props.stdout, /ProtectSystem=yes/);
         assert.match(props.stdout, /PrivateTmp=yes/);
+        assert.match(props.stdout, /LockPersonality=yes/);
+        assert.match(props.stdout, /RestrictRealtime=yes/);
         // The last path-triggered run (the bare-version upgrade) pulled, ran the canary, tagged and
         // restarted through podman under this hardening, and exited 0.
         assert.match(props.stdout, /ExecMainStatus=0/);
