@@ -12,15 +12,14 @@ import { EXIT } from "../lib/exit_codes.ts";
 import { type Host, hostFor } from "../lib/host.ts";
 import { advance, type Job, newJobId } from "../lib/job.ts";
 import { type Journal, readJournal } from "../lib/journal.ts";
-import { livePair, readLive } from "../lib/live.ts";
 import { acquireLock } from "../lib/lock.ts";
 import { parseRequest, readRequestText } from "../lib/request_file.ts";
-import { decideUpgrade, type Target } from "../lib/upgrade_plan.ts";
+import type { Target } from "../lib/upgrade_plan.ts";
 import { dryRun } from "./upgrade_dry_run.ts";
 import { blocked, moveJournalAside, refuse, settleStaleStatus } from "./upgrade_ends.ts";
 import { upgradeHelp } from "./upgrade_help.ts";
 import { resume, runPhases } from "./upgrade_phases.ts";
-import { end, versions } from "./upgrade_steps.ts";
+import { decide, end, versions } from "./upgrade_steps.ts";
 
 /** Parsed options. */
 interface UpgradeOptions {
@@ -143,7 +142,7 @@ async function start(host: Host, options: UpgradeOptions, signal: AbortSignal): 
       return await refuse(host, { message: errorMessage(err), requestText, archiveAny: true });
     }
   }
-  const live = await readLive(host);
+  const { from, decision } = await decide(host, { target, allowDowngrade: options.allowDowngrade });
   const journal: Journal = {
     id: newJobId(now),
     kind: "upgrade",
@@ -151,7 +150,7 @@ async function start(host: Host, options: UpgradeOptions, signal: AbortSignal): 
     startedAt: now.toISOString(),
     attempts: 1,
     phase: "planned",
-    from: livePair(live),
+    from,
     to: {
       backend: { version: target.backend, imageId: null },
       frontend: { version: target.frontend, imageId: null },
@@ -161,16 +160,6 @@ async function start(host: Host, options: UpgradeOptions, signal: AbortSignal): 
     failure: null,
   };
   const job: Job = { host, journal, signal, startedMono: host.clock.monotonic() };
-  const localTargetIds = {
-    backend: await host.podman.imageId(`${host.config.backend.image}:v${target.backend}`),
-    frontend: await host.podman.imageId(`${host.config.frontend.image}:v${target.frontend}`),
-  };
-  const decision = decideUpgrade({
-    current: journal.from,
-    target,
-    localTargetIds,
-    allowDowngrade: options.allowDowngrade,
-  });
   if (decision.kind === "refuse-downgrade") {
     return await end(job, { result: "refused", message: decision.reason, step: 0 });
   }

@@ -3,9 +3,9 @@ import { join } from "node:path";
 import type { CommandContext } from "../lib/cli.ts";
 import { EXIT } from "../lib/exit_codes.ts";
 import type { Host } from "../lib/host.ts";
-import { livePair, readLive } from "../lib/live.ts";
 import { parseRequest, readRequestText } from "../lib/request_file.ts";
-import { decideUpgrade, type Target } from "../lib/upgrade_plan.ts";
+import type { Target } from "../lib/upgrade_plan.ts";
+import { decide } from "./upgrade_steps.ts";
 
 /** What the dry run needs of the upgrade's options. */
 export interface DryRunOptions {
@@ -36,18 +36,7 @@ export async function dryRun(
     }
     target = parseRequest(text, join(host.config.dataDir, "upgrade-requested"));
   }
-  const live = await readLive(host);
-  const from = livePair(live);
-  const localTargetIds = {
-    backend: await host.podman.imageId(`${host.config.backend.image}:v${target.backend}`),
-    frontend: await host.podman.imageId(`${host.config.frontend.image}:v${target.frontend}`),
-  };
-  const decision = decideUpgrade({
-    current: from,
-    target,
-    localTargetIds,
-    allowDowngrade: options.allowDowngrade,
-  });
+  const { from, decision } = await decide(host, { target, allowDowngrade: options.allowDowngrade });
   const plan = {
     decision: decision.kind,
     reason: "reason" in decision ? decision.reason : null,

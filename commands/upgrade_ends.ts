@@ -20,12 +20,7 @@ export async function blocked(
   host: Host,
   options: { message: string; keepJournal: boolean },
 ): Promise<number> {
-  const job: Job = {
-    host,
-    journal: emptyJournal(host, null),
-    signal: new AbortController().signal,
-    startedMono: host.clock.monotonic(),
-  };
+  const job = bareJob(host, null);
   await finish(job, {
     result: "failed",
     message: options.message,
@@ -48,12 +43,7 @@ export async function moveJournalAside(host: Host): Promise<string> {
 export async function settleStaleStatus(host: Host): Promise<void> {
   const status = await readStatus(host.config.dataDir);
   if (status?.status !== "running") return;
-  const job: Job = {
-    host,
-    journal: emptyJournal(host, null),
-    signal: new AbortController().signal,
-    startedMono: host.clock.monotonic(),
-  };
+  const job = bareJob(host, null);
   job.journal.from = {
     backend: { version: status.from_version ?? null, imageId: null },
     frontend: { version: null, imageId: null },
@@ -74,13 +64,8 @@ export async function refuse(
   host: Host,
   options: { message: string; requestText: string | null; archiveAny: boolean },
 ): Promise<number> {
-  const job: Job = {
-    host,
-    journal: emptyJournal(host, options.requestText),
-    signal: new AbortController().signal,
-    startedMono: host.clock.monotonic(),
-  };
-  job.journal.from = livePair(await readLive(host).catch(() => null) ?? emptyLive());
+  const job = bareJob(host, options.requestText);
+  job.journal.from = await readLive(host).then(livePair, () => job.journal.from);
   return await end(job, {
     result: "refused",
     message: `Upgrade request refused: ${options.message}`,
@@ -89,13 +74,18 @@ export async function refuse(
   });
 }
 
-function emptyLive() {
-  const none = { version: null, imageId: null, running: false, versionSource: "none" as const };
-  return { backend: none, frontend: none, health: { status: null, error: null } };
+/** A job with no plan yet (a refusal, a blocked run, a stale status), never interrupted. */
+function bareJob(host: Host, requestText: string | null): Job {
+  return {
+    host,
+    journal: emptyJournal(host, requestText),
+    signal: new AbortController().signal,
+    startedMono: host.clock.monotonic(),
+  };
 }
 
 /** A journal for a job that has no plan yet (a refusal, a blocked run). */
-export function emptyJournal(host: Host, requestText: string | null): Journal {
+function emptyJournal(host: Host, requestText: string | null): Journal {
   const now = host.clock.now();
   const none = { version: null, imageId: null };
   return {

@@ -11,9 +11,32 @@ import { errorMessage, ToolError } from "../lib/errors.ts";
 import { EXIT, type ExitCode } from "../lib/exit_codes.ts";
 import { keepVersionTag, pruneOldImages } from "../lib/image_retention.ts";
 import { advance, exitFor, finish, type Job, type JobResult, setStatus } from "../lib/job.ts";
-import { type Journal, writeJournal } from "../lib/journal.ts";
+import { type Journal, type ReleasePair, writeJournal } from "../lib/journal.ts";
+import { livePair, readLive } from "../lib/live.ts";
 import { pullImage } from "../lib/pull.ts";
 import { switchImages, verifyHealth } from "../lib/switch.ts";
+import { decideUpgrade, type Decision, type Target } from "../lib/upgrade_plan.ts";
+import type { Host } from "../lib/host.ts";
+
+/** Before step 1: what runs, and whether `target` is an upgrade, a no-op or a refused downgrade. */
+export async function decide(
+  host: Host,
+  options: { target: Target; allowDowngrade: boolean },
+): Promise<{ from: ReleasePair; decision: Decision }> {
+  const from = livePair(await readLive(host));
+  const { target } = options;
+  const localTargetIds = {
+    backend: await host.podman.imageId(`${host.config.backend.image}:v${target.backend}`),
+    frontend: await host.podman.imageId(`${host.config.frontend.image}:v${target.frontend}`),
+  };
+  const decision = decideUpgrade({
+    current: from,
+    target,
+    localTargetIds,
+    allowDowngrade: options.allowDowngrade,
+  });
+  return { from, decision };
+}
 
 /** Step 1. */
 export async function backUp(job: Job): Promise<void> {
