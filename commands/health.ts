@@ -12,8 +12,7 @@ import {
   versionFlag,
 } from "../lib/cli.ts";
 import { loadConfig } from "../lib/config.ts";
-import { ms } from "../lib/duration.ts";
-import { formatDuration } from "../lib/duration.ts";
+import { formatDuration, ms } from "../lib/duration.ts";
 import { UsageError } from "../lib/errors.ts";
 import { EXIT } from "../lib/exit_codes.ts";
 import { type Attempt, type HealthExpectation, pollHealth } from "../lib/health.ts";
