@@ -5,11 +5,11 @@
  */
 import { parseArgs } from "node:util";
 import { COMMANDS } from "./commands/registry.ts";
-import type { CommandContext, GlobalOptions } from "./lib/cli.ts";
-import { errorMessage, ToolError, UsageError } from "./lib/errors.ts";
-import { EXIT, EXIT_CODE_HELP } from "./lib/exit_codes.ts";
-import { createLogger, defaultFormat } from "./lib/log.ts";
-import { TOOL_VERSION } from "./lib/version.ts";
+import type { CommandContext, GlobalOptions } from "./lib/cli/command.ts";
+import { errorMessage, ToolError, UsageError } from "./lib/core/errors.ts";
+import { EXIT, EXIT_CODE_HELP } from "./lib/core/exit_codes.ts";
+import { createLogger, defaultFormat } from "./lib/cli/log.ts";
+import { TOOL_VERSION } from "./lib/core/version.ts";
 
 const GLOBAL_HELP = [
   "Global options (before or after the command):",

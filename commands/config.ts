@@ -2,10 +2,10 @@
  * `grapheon-tool config`: prints the effective configuration, or validates a
  * file with `--check FILE`.
  */
-import { type CommandSpec, parseCommandArgs, printResult } from "../lib/cli.ts";
-import { loadConfig, parseConfig } from "../lib/config.ts";
-import { ConfigError, errorMessage } from "../lib/errors.ts";
-import { EXIT } from "../lib/exit_codes.ts";
+import { type CommandSpec, parseCommandArgs, printResult } from "../lib/cli/command.ts";
+import { loadConfig, parseConfig } from "../lib/config/config.ts";
+import { ConfigError, errorMessage } from "../lib/core/errors.ts";
+import { EXIT } from "../lib/core/exit_codes.ts";
 
 /** The `config` command. */
 export const configCommand: CommandSpec = {

@@ -9,11 +9,11 @@ import {
   type CommandSpec,
   parseCommandArgs,
   printResult,
-} from "../lib/cli.ts";
-import { loadConfig } from "../lib/config.ts";
-import { UsageError } from "../lib/errors.ts";
-import { EXIT } from "../lib/exit_codes.ts";
-import { run } from "../lib/exec.ts";
+} from "../lib/cli/command.ts";
+import { loadConfig } from "../lib/config/config.ts";
+import { UsageError } from "../lib/core/errors.ts";
+import { EXIT } from "../lib/core/exit_codes.ts";
+import { run } from "../lib/host/exec.ts";
 import { type Change, diffExitCode, worstClass } from "../lib/disko/changes.ts";
 import { checkLayout } from "../lib/disko/check.ts";
 import { diffLayouts } from "../lib/disko/diff.ts";

@@ -10,13 +10,13 @@ import {
   intFlag,
   parseCommandArgs,
   versionFlag,
-} from "../lib/cli.ts";
-import { loadConfig } from "../lib/config.ts";
-import { formatDuration, ms } from "../lib/duration.ts";
-import { UsageError } from "../lib/errors.ts";
-import { EXIT } from "../lib/exit_codes.ts";
-import { type Attempt, type HealthExpectation, pollHealth } from "../lib/health.ts";
-import { realHost } from "../lib/host.ts";
+} from "../lib/cli/command.ts";
+import { loadConfig } from "../lib/config/config.ts";
+import { formatDuration, ms } from "../lib/core/duration.ts";
+import { UsageError } from "../lib/core/errors.ts";
+import { EXIT } from "../lib/core/exit_codes.ts";
+import { type Attempt, type HealthExpectation, pollHealth } from "../lib/health/poll.ts";
+import { realHost } from "../lib/host/host.ts";
 
 const HELP = `Usage: grapheon-tool health [URL…] [options]
 

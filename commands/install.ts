@@ -11,19 +11,19 @@ import {
   type CommandSpec,
   parseCommandArgs,
   printResult,
-} from "../lib/cli.ts";
-import { ToolError } from "../lib/errors.ts";
-import { EXIT } from "../lib/exit_codes.ts";
-import { exists } from "../lib/files.ts";
-import { run } from "../lib/exec.ts";
+} from "../lib/cli/command.ts";
+import { ToolError } from "../lib/core/errors.ts";
+import { EXIT } from "../lib/core/exit_codes.ts";
+import { exists } from "../lib/host/files.ts";
+import { run } from "../lib/host/exec.ts";
 import {
   emptyManifest,
   type Manifest,
   manifestPath,
   readManifest,
   writeManifest,
-} from "../lib/install_manifest.ts";
-import { currentToolSource } from "../lib/install_source.ts";
+} from "../lib/install/manifest.ts";
+import { currentToolSource } from "../lib/install/source.ts";
 import {
   backupPath,
   type DesiredFile,
@@ -35,10 +35,10 @@ import {
   resolveProgram,
   saveForeign,
   writePlanned,
-} from "../lib/installer.ts";
-import { activateUnits } from "../lib/unit_activation.ts";
-import { loadTemplates, renderUnits } from "../lib/units.ts";
-import { TOOL_VERSION } from "../lib/version.ts";
+} from "../lib/install/installer.ts";
+import { activateUnits } from "../lib/install/activation.ts";
+import { loadTemplates, renderUnits } from "../lib/install/units.ts";
+import { TOOL_VERSION } from "../lib/core/version.ts";
 
 /** Where unit files go. */
 export const UNIT_DIR = "/etc/systemd/system";

@@ -1,5 +1,5 @@
 /** The list of subcommands `main.ts` dispatches to, in `--help` order. */
-import type { CommandSpec } from "../lib/cli.ts";
+import type { CommandSpec } from "../lib/cli/command.ts";
 import { configCommand } from "./config.ts";
 import { diskoCommand } from "./disko.ts";
 import { healthCommand } from "./health.ts";

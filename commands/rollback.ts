@@ -7,25 +7,25 @@
  * history entry. `--clear` is the contract's manual recovery of a dead upgrade.
  */
 import { join } from "node:path";
-import { type AppVersion, appVersionSchema } from "../lib/app_version.ts";
+import { type AppVersion, appVersionSchema } from "../lib/core/app_version.ts";
 import {
   type CommandContext,
   type CommandSpec,
   parseCommandArgs,
   printResult,
-} from "../lib/cli.ts";
-import { clearStale } from "../lib/clear_stale.ts";
-import { lstatOrNull } from "../lib/files.ts";
-import { requestPath } from "../lib/request_file.ts";
-import { statusPath } from "../lib/status_file.ts";
-import { confirm } from "../lib/confirm.ts";
-import { InputError, ToolError, UsageError } from "../lib/errors.ts";
-import { EXIT } from "../lib/exit_codes.ts";
-import { pairJson, pairText } from "../lib/history_view.ts";
-import { type Host, hostFor } from "../lib/host.ts";
-import { acquireLock } from "../lib/lock.ts";
-import { runRollback } from "../lib/rollback_job.ts";
-import { prepareRollback, type RollbackPlan } from "../lib/rollback_prepare.ts";
+} from "../lib/cli/command.ts";
+import { clearStale } from "../lib/rollback/clear_stale.ts";
+import { lstatOrNull } from "../lib/host/files.ts";
+import { requestPath } from "../lib/job/request_file.ts";
+import { statusPath } from "../lib/job/status_file.ts";
+import { confirm } from "../lib/cli/confirm.ts";
+import { InputError, ToolError, UsageError } from "../lib/core/errors.ts";
+import { EXIT } from "../lib/core/exit_codes.ts";
+import { pairJson, pairText } from "../lib/status/history_view.ts";
+import { type Host, hostFor } from "../lib/host/host.ts";
+import { acquireLock } from "../lib/job/lock.ts";
+import { runRollback } from "../lib/rollback/job.ts";
+import { prepareRollback, type RollbackPlan } from "../lib/rollback/prepare.ts";
 
 const HELP =
   `Usage: grapheon-tool rollback [--to X.Y.Z [--frontend X.Y.Z]] [--restore-data SNAPSHOT|latest]

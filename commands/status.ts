@@ -1,23 +1,23 @@
 /**
  * `grapheon-tool status`: what runs and what is wrong, for an operator at a
  * terminal or a monitoring script (`--json`, exit code). Gathers the facts
- * (lib/status_facts.ts), finds the problems with their fixes
- * (lib/status_report.ts), prints both. Changes nothing and takes no lock.
+ * (lib/status/facts.ts), finds the problems with their fixes
+ * (lib/status/report.ts), prints both. Changes nothing and takes no lock.
  */
-import { type CommandSpec, intFlag, parseCommandArgs, printResult } from "../lib/cli.ts";
-import type { Config } from "../lib/config.ts";
-import { EXIT } from "../lib/exit_codes.ts";
-import { historyJson, historyLines, pairJson } from "../lib/history_view.ts";
-import { hostFor } from "../lib/host.ts";
-import { versionFromTags } from "../lib/live.ts";
-import { gatherStatusFacts } from "../lib/status_facts.ts";
+import { type CommandSpec, intFlag, parseCommandArgs, printResult } from "../lib/cli/command.ts";
+import type { Config } from "../lib/config/config.ts";
+import { EXIT } from "../lib/core/exit_codes.ts";
+import { historyJson, historyLines, pairJson } from "../lib/status/history_view.ts";
+import { hostFor } from "../lib/host/host.ts";
+import { versionFromTags } from "../lib/release/live.ts";
+import { gatherStatusFacts } from "../lib/status/facts.ts";
 import {
   containerDataDir,
   detectProblems,
   PATH_UNIT,
   type Problem,
   type StatusFacts,
-} from "../lib/status_report.ts";
+} from "../lib/status/report.ts";
 
 const HELP = `Usage: grapheon-tool status [--history N] [--json]
 

@@ -6,13 +6,13 @@
  * (backups, upgrade state) besides the manifest itself.
  */
 import { join, resolve } from "node:path";
-import { type CommandSpec, parseCommandArgs, printResult } from "../lib/cli.ts";
-import { EXIT } from "../lib/exit_codes.ts";
-import { assertRegularOrMissing } from "../lib/files.ts";
-import { run } from "../lib/exec.ts";
-import { manifestPath, readManifest, sha256Hex } from "../lib/install_manifest.ts";
-import { loadTargetConfig } from "../lib/installer.ts";
-import { deactivateUnits, reloadAfterRemoval } from "../lib/unit_activation.ts";
+import { type CommandSpec, parseCommandArgs, printResult } from "../lib/cli/command.ts";
+import { EXIT } from "../lib/core/exit_codes.ts";
+import { assertRegularOrMissing } from "../lib/host/files.ts";
+import { run } from "../lib/host/exec.ts";
+import { manifestPath, readManifest, sha256Hex } from "../lib/install/manifest.ts";
+import { loadTargetConfig } from "../lib/install/installer.ts";
+import { deactivateUnits, reloadAfterRemoval } from "../lib/install/activation.ts";
 
 /** What happened to one manifest entry. */
 interface Outcome {

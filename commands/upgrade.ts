@@ -6,20 +6,25 @@
  * written before each phase lets the next run finish a job that was killed.
  */
 import { join } from "node:path";
-import { type CommandSpec, durationFlag, parseCommandArgs, versionFlag } from "../lib/cli.ts";
-import { errorMessage, InputError, ToolError, UsageError } from "../lib/errors.ts";
-import { EXIT } from "../lib/exit_codes.ts";
-import { type Host, hostFor } from "../lib/host.ts";
-import { advance, type Job, newJobId } from "../lib/job.ts";
-import { type Journal, readJournal } from "../lib/journal.ts";
-import { acquireLock } from "../lib/lock.ts";
-import { parseRequest, readRequestText } from "../lib/request_file.ts";
-import type { Target } from "../lib/upgrade_plan.ts";
-import { dryRun } from "./upgrade_dry_run.ts";
-import { blocked, moveJournalAside, refuse, settleStaleStatus } from "./upgrade_ends.ts";
+import {
+  type CommandSpec,
+  durationFlag,
+  parseCommandArgs,
+  versionFlag,
+} from "../lib/cli/command.ts";
+import { errorMessage, InputError, ToolError, UsageError } from "../lib/core/errors.ts";
+import { EXIT } from "../lib/core/exit_codes.ts";
+import { type Host, hostFor } from "../lib/host/host.ts";
+import { advance, type Job, newJobId } from "../lib/job/job.ts";
+import { type Journal, readJournal } from "../lib/job/journal.ts";
+import { acquireLock } from "../lib/job/lock.ts";
+import { parseRequest, readRequestText } from "../lib/job/request_file.ts";
+import type { Target } from "../lib/upgrade/plan.ts";
+import { dryRun } from "../lib/upgrade/dry_run.ts";
+import { blocked, moveJournalAside, refuse, settleStaleStatus } from "../lib/upgrade/ends.ts";
 import { upgradeHelp } from "./upgrade_help.ts";
-import { resume, runPhases } from "./upgrade_phases.ts";
-import { decide, end, versions } from "./upgrade_steps.ts";
+import { resume, runPhases } from "../lib/upgrade/phases.ts";
+import { decide, end, versions } from "../lib/upgrade/steps.ts";
 
 /** Parsed options. */
 interface UpgradeOptions {

@@ -5,7 +5,7 @@
  * missing), so the configuration and the disk disagree; `destructive` renames,
  * retypes, reformats or moves data. The worst class sets the exit code.
  */
-import { EXIT, type ExitCode } from "../exit_codes.ts";
+import { EXIT, type ExitCode } from "../core/exit_codes.ts";
 
 /** How a change affects an existing host. */
 export type ChangeClass = "safe" | "not-applied" | "destructive";

@@ -5,9 +5,9 @@
  * host from elsewhere); everything after that is pure.
  */
 import { z } from "zod";
-import { describeIssues } from "../config.ts";
-import { errorMessage, InputError } from "../errors.ts";
-import { runChecked, type Runner } from "../exec.ts";
+import { describeIssues } from "../config/config.ts";
+import { errorMessage, InputError } from "../core/errors.ts";
+import { runChecked, type Runner } from "../host/exec.ts";
 
 /** The lsblk columns the comparison reads. */
 export const LSBLK_COLUMNS = "NAME,PATH,TYPE,SIZE,FSTYPE,PARTLABEL,PARTTYPE,PKNAME,MOUNTPOINT";

@@ -3,8 +3,8 @@
  * (`--lsblk-json`, `--findmnt-json`) or the commands themselves, run through
  * the command runner; and how `/dev/disk/by-id/…` paths resolve on this machine.
  */
-import { errorMessage, InputError } from "../errors.ts";
-import type { Runner } from "../exec.ts";
+import { errorMessage, InputError } from "../core/errors.ts";
+import type { Runner } from "../host/exec.ts";
 import { type LiveSnapshot, parseSnapshot, readLiveSnapshot } from "./live_snapshot.ts";
 
 /** Options naming the snapshot source. */

@@ -5,8 +5,8 @@
  * `lib.mkForce`, `lib.mkIf`, `lib.mkMerge`) are resolved the way the module
  * system would for a single definition. Errors name the file and the field.
  */
-import { describeIssues } from "../config.ts";
-import { errorMessage, InputError } from "../errors.ts";
+import { describeIssues } from "../config/config.ts";
+import { errorMessage, InputError } from "../core/errors.ts";
 import { buildModel } from "./build_model.ts";
 import type { LayoutModel } from "./model.ts";
 import { evalDiskoNix, type NixEvalOptions } from "./nix_eval.ts";

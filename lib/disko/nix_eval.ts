@@ -11,8 +11,8 @@
  * differently from the real one.
  */
 import { resolve } from "node:path";
-import { CommandError, InputError } from "../errors.ts";
-import type { Runner } from "../exec.ts";
+import { CommandError, InputError } from "../core/errors.ts";
+import type { Runner } from "../host/exec.ts";
 
 /** Where the programs are and how to call them. */
 export interface NixEvalOptions {

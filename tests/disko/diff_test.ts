@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { type Change, diffExitCode, worstClass } from "../../lib/disko/changes.ts";
 import { diffLayouts } from "../../lib/disko/diff.ts";
-import { EXIT } from "../../lib/exit_codes.ts";
+import { EXIT } from "../../lib/core/exit_codes.ts";
 import { type CorpusName, type Json, layoutJson, modelOf, mutated } from "./fixtures.ts";
 
 function diffOf(base: CorpusName, mutate: (j: Json) => void): Change[] {

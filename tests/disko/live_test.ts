@@ -5,8 +5,8 @@ import { checkLayout } from "../../lib/disko/check.ts";
 import { diffLive } from "../../lib/disko/diff_live.ts";
 import { liveFindings, matchLive } from "../../lib/disko/live_compare.ts";
 import { parseSnapshot } from "../../lib/disko/live_snapshot.ts";
-import { EXIT } from "../../lib/exit_codes.ts";
-import { InputError } from "../../lib/errors.ts";
+import { EXIT } from "../../lib/core/exit_codes.ts";
+import { InputError } from "../../lib/core/errors.ts";
 import { RULES } from "../../lib/disko/findings.ts";
 import { layoutJson, modelOf, mutated, snapshot } from "./fixtures.ts";
 

@@ -8,8 +8,8 @@ import { join } from "node:path";
 import { checkLayout } from "../../lib/disko/check.ts";
 import { loadLayout } from "../../lib/disko/load.ts";
 import { evalDiskoNix, type NixEvalOptions } from "../../lib/disko/nix_eval.ts";
-import { InputError } from "../../lib/errors.ts";
-import { run, type Runner } from "../../lib/exec.ts";
+import { InputError } from "../../lib/core/errors.ts";
+import { run, type Runner } from "../../lib/host/exec.ts";
 import { CORPUS, FIXTURES, layoutJson } from "./fixtures.ts";
 
 async function installed(program: string): Promise<boolean> {

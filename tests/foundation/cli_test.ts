@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { runCli } from "../util/cli.ts";
-import { TOOL_VERSION } from "../../lib/version.ts";
+import { TOOL_VERSION } from "../../lib/core/version.ts";
 
 Deno.test("--help lists commands and exit codes", async () => {
   const r = await runCli(["--help"]);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { defaultConfig, parseConfig } from "../../lib/config.ts";
-import { ConfigError } from "../../lib/errors.ts";
+import { defaultConfig, parseConfig } from "../../lib/config/config.ts";
+import { ConfigError } from "../../lib/core/errors.ts";
 import { runCli, tempDir } from "../util/cli.ts";
 
 Deno.test("defaults match the contract", () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { run, runChecked } from "../../lib/exec.ts";
-import { CommandError } from "../../lib/errors.ts";
+import { run, runChecked } from "../../lib/host/exec.ts";
+import { CommandError } from "../../lib/core/errors.ts";
 
 Deno.test("run captures output and exit code, argv is never a shell", async () => {
   const r = await run(["sh", "-c", "echo out; echo err >&2; exit 3"]);

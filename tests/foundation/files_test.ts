@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { readFileSafe, writeFileAtomic } from "../../lib/files.ts";
-import { UnsafePathError } from "../../lib/errors.ts";
+import { readFileSafe, writeFileAtomic } from "../../lib/host/files.ts";
+import { UnsafePathError } from "../../lib/core/errors.ts";
 import { tempDir } from "../util/cli.ts";
 
 Deno.test("atomic writer: a concurrent reader never sees a partial file", async () => {

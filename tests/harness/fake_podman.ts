@@ -1,6 +1,6 @@
 /**
  * The podman double (run through tests/harness/bin/podman). Implements what
- * lib/podman.ts calls, with podman 4.x output formats and exit codes (125 for
+ * lib/host/podman.ts calls, with podman 4.x output formats and exit codes (125 for
  * "image not known" / "no such container", 2 for "image in use"), on the state
  * in $GRAPHEON_HARNESS_STATE. Unknown flags are accepted and ignored; every
  * call is recorded.

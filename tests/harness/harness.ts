@@ -9,8 +9,8 @@
  *     const r = await h.runTool(["upgrade", "--json"]);
  */
 import { join } from "node:path";
-import type { Config } from "../../lib/config.ts";
-import { run, type Runner } from "../../lib/exec.ts";
+import type { Config } from "../../lib/config/config.ts";
+import { run, type Runner } from "../../lib/host/exec.ts";
 import { freePort, resolveImage, setTag } from "./containers.ts";
 import { pickFault } from "./double.ts";
 import {
@@ -56,7 +56,7 @@ export interface HarnessOptions {
   latest?: Partial<Record<Component, string>>;
   /** Versions running at start (default 0.2.0 for both); `null` starts nothing. */
   running?: Partial<Record<Component, string>> | null;
-  /** Deep-merged over the harness config (validated by lib/config.ts). */
+  /** Deep-merged over the harness config (validated by lib/config/config.ts). */
   configOverrides?: Record<string, unknown>;
   /** Contents of the env file (`config.envFile`) both units and a canary may read. */
   envFile?: Record<string, string>;
@@ -197,7 +197,7 @@ export class Harness {
   }
 
   /**
-   * A lib/exec.ts Runner that adds the harness env to every command, for tests
+   * A lib/host/exec.ts Runner that adds the harness env to every command, for tests
    * that drive lib adapters in-process: `new Podman(h.runner, h.config.commands.podman)`.
    */
   get runner(): Runner {

@@ -5,7 +5,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
-import { type Config, parseConfig } from "../../lib/config.ts";
+import { type Config, parseConfig } from "../../lib/config/config.ts";
 import {
   DEFAULT_BACKEND_RELEASES,
   DEFAULT_FRONTEND_RELEASES,

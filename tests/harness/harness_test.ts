@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
-import { Podman } from "../../lib/podman.ts";
+import { Podman } from "../../lib/host/podman.ts";
 import { Harness, HARNESS_BIN } from "./harness.ts";
 import { processAlive } from "./state.ts";
 import { BACKEND, waitFor } from "./test_helpers.ts";
@@ -190,7 +190,7 @@ Deno.test("close kills every harness process and removes the temp dir", async ()
   await h.close(); // idempotent
 });
 
-Deno.test("configOverrides are merged and validated by lib/config.ts", async () => {
+Deno.test("configOverrides are merged and validated by lib/config/config.ts", async () => {
   await assert.rejects(
     () => Harness.create({ running: null, configOverrides: { timeouts: { pull: "soon" } } }),
     /field timeouts\.pull/,

@@ -7,7 +7,7 @@
  * `failed`, Result `unit-start-limit-hit`, as a real host does when the upgrade
  * keeps leaving its marker behind (the upstream script's loop).
  */
-import { lstatOrNull } from "../../lib/files.ts";
+import { lstatOrNull } from "../../lib/host/files.ts";
 import { PATH_UNIT } from "./harness_setup.ts";
 import { readState, sleep, withState } from "./state.ts";
 

@@ -1,10 +1,10 @@
 /**
- * Self-test of the podman double: its output is what lib/podman.ts parses, its errors
+ * Self-test of the podman double: its output is what lib/host/podman.ts parses, its errors
  * and exit codes are podman 4.3's, `run` makes containers that are processes.
  */
 import assert from "node:assert/strict";
-import { Podman } from "../../lib/podman.ts";
-import { Systemd } from "../../lib/systemd.ts";
+import { Podman } from "../../lib/host/podman.ts";
+import { Systemd } from "../../lib/host/systemd.ts";
 import { Harness } from "./harness.ts";
 import { processAlive } from "./state.ts";
 import { BACKEND, switchBackend, waitFor } from "./test_helpers.ts";

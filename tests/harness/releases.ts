@@ -2,7 +2,7 @@
  * The fake registry's releases: the defaults the harness seeds and how a
  * test's `releases` option turns into registry entries with stable image IDs.
  */
-import { compareAppVersions, parseAppVersion } from "../../lib/app_version.ts";
+import { compareAppVersions, parseAppVersion } from "../../lib/core/app_version.ts";
 import { type Behaviour, BEHAVIOURS, type Component, type Release } from "./state.ts";
 
 /** A release as a test describes it: a behaviour, or a behaviour with details. */

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
-import { Systemd } from "../../lib/systemd.ts";
+import { Systemd } from "../../lib/host/systemd.ts";
 import { Harness, PATH_UNIT, UPGRADE_UNIT } from "./harness.ts";
 import { withState } from "./state.ts";
 import { BACKEND, FRONTEND, switchBackend, waitFor } from "./test_helpers.ts";

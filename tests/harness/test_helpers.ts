@@ -1,5 +1,5 @@
 /** Shared helpers of the harness self-tests. */
-import { Podman } from "../../lib/podman.ts";
+import { Podman } from "../../lib/host/podman.ts";
 import type { Harness } from "./harness.ts";
 import { sleep } from "./state.ts";
 

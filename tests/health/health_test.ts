@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { judgeResponse } from "../../lib/health.ts";
+import { judgeResponse } from "../../lib/health/poll.ts";
 import { runCli } from "../util/cli.ts";
 import { closedPort, healthBody, startHealthServer } from "../util/health_server.ts";
 

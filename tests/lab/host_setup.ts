@@ -3,7 +3,7 @@
  * tool's sources bound into it, finding its systemd, a free port.
  */
 import { join } from "node:path";
-import { run } from "../../lib/exec.ts";
+import { run } from "../../lib/host/exec.ts";
 
 /** The host's containers.conf (crun, no cgroups, small ulimits; host network when shared). */
 export function hostContainersConf(privateNetwork: boolean): string {

@@ -8,7 +8,7 @@
  * (reports another version), slow (starts late).
  */
 import { join } from "node:path";
-import { run, runChecked } from "../../lib/exec.ts";
+import { run, runChecked } from "../../lib/host/exec.ts";
 import { labCacheDir } from "./rootfs.ts";
 
 /** How a fake backend release behaves. */

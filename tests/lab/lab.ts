@@ -13,7 +13,7 @@
  * checks that no mount is left behind.
  */
 import { join } from "node:path";
-import { run, type RunResult } from "../../lib/exec.ts";
+import { run, type RunResult } from "../../lib/host/exec.ts";
 import { BackgroundProcess, waitFor } from "./procs.ts";
 import { publishReleases } from "./registry.ts";
 import { copySource, freePort, hostContainersConf, systemdChild } from "./host_setup.ts";

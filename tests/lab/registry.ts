@@ -6,7 +6,7 @@
  * 44 tags takes 10–20 s, copying the result a fraction of a second.
  */
 import { join } from "node:path";
-import { run, type RunResult } from "../../lib/exec.ts";
+import { run, type RunResult } from "../../lib/host/exec.ts";
 import { buildReleases, pushReleases, RELEASES } from "./images.ts";
 import type { BackgroundProcess } from "./procs.ts";
 import { waitFor } from "./procs.ts";

@@ -6,7 +6,7 @@
  * the host boots with `--volatile=overlay`, writes go to a throwaway layer.
  */
 import { join, resolve } from "node:path";
-import { run } from "../../lib/exec.ts";
+import { run } from "../../lib/host/exec.ts";
 
 /** Debian packages of the lab host (the key of the cache). */
 export const ROOTFS_PACKAGES: readonly string[] = [

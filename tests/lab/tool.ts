@@ -9,7 +9,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
-import { run } from "../../lib/exec.ts";
+import { run } from "../../lib/host/exec.ts";
 import type { Lab } from "./lab.ts";
 import { SEED_VERSION } from "./images.ts";
 import { StopWaiting, waitFor } from "./procs.ts";

@@ -1,6 +1,6 @@
 /**
  * The Nix side without nixpkgs (none can be fetched here): every .nix file
- * parses; nix/render.nix renders the same bytes as lib/units.ts; the NixOS
+ * parses; nix/render.nix renders the same bytes as lib/install/units.ts; the NixOS
  * module (evaluated with stand-ins for lib, tests/nix/eval_module.nix) generates
  * a tool config that passes `grapheon-tool config --check` and units equal to
  * the rendered templates; the flake and package wiring (tests/nix/eval_flake.nix);
@@ -9,9 +9,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Config, configSchema, defaultConfig, parseConfig } from "../../lib/config.ts";
-import { run } from "../../lib/exec.ts";
-import { loadTemplates, renderUnits, UNIT, upgradeTimeoutSeconds } from "../../lib/units.ts";
+import { type Config, configSchema, defaultConfig, parseConfig } from "../../lib/config/config.ts";
+import { run } from "../../lib/host/exec.ts";
+import {
+  loadTemplates,
+  renderUnits,
+  UNIT,
+  upgradeTimeoutSeconds,
+} from "../../lib/install/units.ts";
 import { defaultsJson } from "../../scripts/nix_defaults.ts";
 import { compileArgs } from "../../scripts/compile.ts";
 import spec from "../../scripts/compile_spec.json" with { type: "json" };
@@ -97,26 +102,29 @@ const custom = configSchema.parse({
   canary: { enabled: false },
 });
 
-nixTest("render.nix renders exactly what lib/units.ts renders (default and custom)", async () => {
-  for (const config of [defaultConfig(), custom]) {
-    const ts = renderUnits(templates, {
-      config,
-      configPath: "/etc/grapheon/grapheon-tool.json",
-      podmanPath: "/usr/bin/podman",
-      shPath: "/bin/sh",
-    });
-    const nix = await renderWithNix(config, "/usr/bin/podman", "/bin/sh");
-    assert.deepEqual(nix.map((u) => u.name), ts.map((u) => u.name));
-    for (const [i, u] of ts.entries()) {
-      assert.equal(nix[i].text, u.text, `${u.name} differs`);
-      assert.deepEqual([nix[i].template, nix[i].group, nix[i].enable], [
-        u.template,
-        u.group,
-        u.enable,
-      ]);
+nixTest(
+  "render.nix renders exactly what lib/install/units.ts renders (default and custom)",
+  async () => {
+    for (const config of [defaultConfig(), custom]) {
+      const ts = renderUnits(templates, {
+        config,
+        configPath: "/etc/grapheon/grapheon-tool.json",
+        podmanPath: "/usr/bin/podman",
+        shPath: "/bin/sh",
+      });
+      const nix = await renderWithNix(config, "/usr/bin/podman", "/bin/sh");
+      assert.deepEqual(nix.map((u) => u.name), ts.map((u) => u.name));
+      for (const [i, u] of ts.entries()) {
+        assert.equal(nix[i].text, u.text, `${u.name} differs`);
+        assert.deepEqual([nix[i].template, nix[i].group, nix[i].enable], [
+          u.template,
+          u.group,
+          u.enable,
+        ]);
+      }
     }
-  }
-});
+  },
+);
 
 nixTest("render.nix refuses a value that cannot go into a unit, naming the field", async () => {
   const bad = configSchema.parse({ dataDir: "/var/lib/my data" });

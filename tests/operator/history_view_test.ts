@@ -1,7 +1,7 @@
 /** History formatting (pure): who, from → to, newest first, JSON form. */
 import assert from "node:assert/strict";
-import type { HistoryEntry } from "../../lib/history.ts";
-import { historyJson, historyLines, pairText, who } from "../../lib/history_view.ts";
+import type { HistoryEntry } from "../../lib/job/history.ts";
+import { historyJson, historyLines, pairText, who } from "../../lib/status/history_view.ts";
 
 const r = (v: string | null, c: string) => ({ version: v, imageId: v ? c.repeat(64) : null });
 const entry = (over: Partial<HistoryEntry>): HistoryEntry => ({

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { parseRequest } from "../../lib/request_file.ts";
+import { parseRequest } from "../../lib/job/request_file.ts";
 import { operatorHost, parseJson } from "./helpers.ts";
 import { requestJsonSchema } from "./schemas.ts";
 

@@ -1,14 +1,14 @@
 /**
- * Database restore (lib/restore.ts) on real files and real SQLite databases:
+ * Database restore (lib/release/restore.ts) on real files and real SQLite databases:
  * snapshot resolution, the old database (and its -wal/-shm) moved aside and
  * kept, the snapshot put in place byte for byte, symlinks refused.
  */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
-import { backupDatabase } from "../../lib/backup.ts";
-import { checkRestorable, resolveSnapshot, restoreDatabase } from "../../lib/restore.ts";
-import { InputError, ToolError } from "../../lib/errors.ts";
+import { backupDatabase } from "../../lib/release/backup.ts";
+import { checkRestorable, resolveSnapshot, restoreDatabase } from "../../lib/release/restore.ts";
+import { InputError, ToolError } from "../../lib/core/errors.ts";
 import { rows, sha256 } from "./helpers.ts";
 
 async function fixture(): Promise<

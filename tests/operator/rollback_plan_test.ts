@@ -1,9 +1,9 @@
 /** The rollback target selection (pure): default previous release, `--to`, interrupted jobs. */
 import assert from "node:assert/strict";
-import type { AppVersion } from "../../lib/app_version.ts";
-import type { HistoryEntry } from "../../lib/history.ts";
-import type { Journal, ReleasePair } from "../../lib/journal.ts";
-import { namedRelease, previousRelease } from "../../lib/rollback_plan.ts";
+import type { AppVersion } from "../../lib/core/app_version.ts";
+import type { HistoryEntry } from "../../lib/job/history.ts";
+import type { Journal, ReleasePair } from "../../lib/job/journal.ts";
+import { namedRelease, previousRelease } from "../../lib/rollback/plan.ts";
 
 // distinct IDs per version: last digit of the version, prefixed to keep backend ≠ frontend
 function release(v: string, which: "b" | "f") {

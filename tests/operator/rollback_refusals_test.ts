@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { acquireLock } from "../../lib/lock.ts";
+import { acquireLock } from "../../lib/job/lock.ts";
 import { REPO_ROOT } from "../harness/harness.ts";
 import { operatorHost, parseJson, upgradeTo } from "./helpers.ts";
 import { historyJsonSchema, rollbackOutcomeJsonSchema, statusJsonSchema } from "./schemas.ts";

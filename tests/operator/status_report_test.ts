@@ -7,17 +7,17 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { z } from "zod";
-import { defaultConfig } from "../../lib/config.ts";
-import { parseDf } from "../../lib/disk.ts";
-import { acquireLock } from "../../lib/lock.ts";
-import { inodeLocked, lockHeld } from "../../lib/lock_probe.ts";
-import { type ContainerInfo, containerInspectSchema } from "../../lib/podman.ts";
+import { defaultConfig } from "../../lib/config/config.ts";
+import { parseDf } from "../../lib/host/disk.ts";
+import { acquireLock } from "../../lib/job/lock.ts";
+import { inodeLocked, lockHeld } from "../../lib/job/lock_probe.ts";
+import { type ContainerInfo, containerInspectSchema } from "../../lib/host/podman.ts";
 import {
   checkDataDir,
   checkDisk,
   detectProblems,
   type StatusFacts,
-} from "../../lib/status_report.ts";
+} from "../../lib/status/report.ts";
 
 const config = defaultConfig();
 const GIB = 1024 ** 3;

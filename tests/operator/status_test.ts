@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { Journal } from "../../lib/journal.ts";
+import type { Journal } from "../../lib/job/journal.ts";
 import { withState } from "../harness/state.ts";
 import type { Harness } from "../harness/harness.ts";
 import { operatorHost, parseJson, upgradeTo } from "./helpers.ts";

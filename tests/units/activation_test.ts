@@ -1,8 +1,12 @@
 /** What install and uninstall ask systemctl to do (a recording runner stands in for systemctl). */
 import assert from "node:assert/strict";
-import type { Runner } from "../../lib/exec.ts";
-import { CommandError } from "../../lib/errors.ts";
-import { activateUnits, deactivateUnits, reloadAfterRemoval } from "../../lib/unit_activation.ts";
+import type { Runner } from "../../lib/host/exec.ts";
+import { CommandError } from "../../lib/core/errors.ts";
+import {
+  activateUnits,
+  deactivateUnits,
+  reloadAfterRemoval,
+} from "../../lib/install/activation.ts";
 
 function recorder(failOn?: string): { runner: Runner; argv: string[][] } {
   const argv: string[][] = [];

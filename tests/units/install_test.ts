@@ -8,17 +8,17 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { defaultConfig } from "../../lib/config.ts";
+import { defaultConfig } from "../../lib/config/config.ts";
 import {
   launcherScript,
   runningFromSource,
   shQuote,
   TOOL_PERMISSIONS,
-} from "../../lib/install_source.ts";
-import { loadTemplates, renderUnits } from "../../lib/units.ts";
-import { formatDiff } from "../../lib/line_diff.ts";
+} from "../../lib/install/source.ts";
+import { loadTemplates, renderUnits } from "../../lib/install/units.ts";
+import { formatDiff } from "../../lib/install/line_diff.ts";
 import { verifyUnavailable } from "./verify.ts";
-import { run } from "../../lib/exec.ts";
+import { run } from "../../lib/host/exec.ts";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const UNITS = "etc/systemd/system";

@@ -1,16 +1,16 @@
 /** Rendering of the systemd units from units/ and their check by systemd-analyze verify. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type Config, configSchema, defaultConfig } from "../../lib/config.ts";
-import { ConfigError } from "../../lib/errors.ts";
+import { type Config, configSchema, defaultConfig } from "../../lib/config/config.ts";
+import { ConfigError } from "../../lib/core/errors.ts";
 import {
   loadTemplates,
   type RenderInputs,
   renderUnits,
   UNIT,
   upgradeTimeoutSeconds,
-} from "../../lib/units.ts";
-import { execArg, placeholders, renderTemplate } from "../../lib/unit_template.ts";
+} from "../../lib/install/units.ts";
+import { execArg, placeholders, renderTemplate } from "../../lib/install/unit_template.ts";
 import { verifyUnavailable, verifyUnits } from "./verify.ts";
 
 const templates = await loadTemplates();

@@ -3,7 +3,7 @@
  * problems it reports about them. Without systemd-analyze the caller skips
  * visibly, except under CI=true where the tests must fail instead.
  */
-import { run } from "../../lib/exec.ts";
+import { run } from "../../lib/host/exec.ts";
 
 /** True when `systemd-analyze` can be run. */
 export async function haveSystemdAnalyze(): Promise<boolean> {

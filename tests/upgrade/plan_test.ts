@@ -1,8 +1,12 @@
 import assert from "node:assert/strict";
-import { type AppVersion, compareAppVersions, parseAppVersion } from "../../lib/app_version.ts";
-import { choosePrunable, decideUpgrade } from "../../lib/upgrade_plan.ts";
-import { versionFromTags } from "../../lib/live.ts";
-import { buildStatus } from "../../lib/status_file.ts";
+import {
+  type AppVersion,
+  compareAppVersions,
+  parseAppVersion,
+} from "../../lib/core/app_version.ts";
+import { choosePrunable, decideUpgrade } from "../../lib/upgrade/plan.ts";
+import { versionFromTags } from "../../lib/release/live.ts";
+import { buildStatus } from "../../lib/job/status_file.ts";
 
 const v = (s: string) => parseAppVersion(s)!;
 

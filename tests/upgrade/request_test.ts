@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Harness } from "../harness/harness.ts";
-import { parseRequest } from "../../lib/request_file.ts";
-import { InputError } from "../../lib/errors.ts";
+import { parseRequest } from "../../lib/job/request_file.ts";
+import { InputError } from "../../lib/core/errors.ts";
 
 Deno.test("request parsing: app JSON, fallback, bare versions (pure)", () => {
   const app = parseRequest(JSON.stringify(Harness.request("0.10.4", "0.10.5")), "f");

@@ -1,13 +1,13 @@
 /** Which release images stay: podman's one-row-per-tag listing merged, old ones pruned once, previous kept. */
 import assert from "node:assert/strict";
-import { defaultConfig } from "../../lib/config.ts";
-import { systemClock } from "../../lib/clock.ts";
-import type { Runner } from "../../lib/exec.ts";
-import type { Host } from "../../lib/host.ts";
-import { localReleaseImages } from "../../lib/image_retention.ts";
-import { recordingLogger } from "../../lib/log.ts";
-import { Podman } from "../../lib/podman.ts";
-import { Systemd } from "../../lib/systemd.ts";
+import { defaultConfig } from "../../lib/config/config.ts";
+import { systemClock } from "../../lib/host/clock.ts";
+import type { Runner } from "../../lib/host/exec.ts";
+import type { Host } from "../../lib/host/host.ts";
+import { localReleaseImages } from "../../lib/release/image_retention.ts";
+import { recordingLogger } from "../../lib/cli/log.ts";
+import { Podman } from "../../lib/host/podman.ts";
+import { Systemd } from "../../lib/host/systemd.ts";
 import { Harness } from "../harness/harness.ts";
 
 Deno.test("retention: an image listed once per tag is one image with all its names", async () => {

@@ -3,14 +3,14 @@
  * is PartOf= the backend, so restarting the backend restarts the frontend too.
  */
 import assert from "node:assert/strict";
-import { defaultConfig } from "../../lib/config.ts";
-import { systemClock } from "../../lib/clock.ts";
-import type { Runner } from "../../lib/exec.ts";
-import type { Host } from "../../lib/host.ts";
-import { recordingLogger } from "../../lib/log.ts";
-import { Podman } from "../../lib/podman.ts";
-import { Systemd } from "../../lib/systemd.ts";
-import { switchImages } from "../../lib/switch.ts";
+import { defaultConfig } from "../../lib/config/config.ts";
+import { systemClock } from "../../lib/host/clock.ts";
+import type { Runner } from "../../lib/host/exec.ts";
+import type { Host } from "../../lib/host/host.ts";
+import { recordingLogger } from "../../lib/cli/log.ts";
+import { Podman } from "../../lib/host/podman.ts";
+import { Systemd } from "../../lib/host/systemd.ts";
+import { switchImages } from "../../lib/release/switch.ts";
 
 function fakeHost() {
   const config = defaultConfig();

@@ -1,0 +1,96 @@
+/**
+ * What every command shares: the command interface `main.ts` dispatches to, the
+ * global options, strict option parsing (unknown option → usage error, exit 2)
+ * and result printing (human text, or JSON with `--json`).
+ */
+import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
+import { UsageError } from "../core/errors.ts";
+import type { Logger } from "./log.ts";
+import { parseDuration } from "../core/duration.ts";
+import { type AppVersion, parseAppVersion } from "../core/app_version.ts";
+
+/** Options that every command accepts. */
+export interface GlobalOptions {
+  /** `--config FILE`. */
+  configPath?: string;
+  /** `--json`: machine-readable output on stdout. */
+  json: boolean;
+  /** `--quiet`: only warnings and errors in the log. */
+  quiet: boolean;
+  /** `--verbose`: debug lines in the log. */
+  verbose: boolean;
+}
+
+/** What a command gets from `main.ts`. */
+export interface CommandContext {
+  /** The arguments after the command name, global options removed. */
+  argv: string[];
+  /** Global options. */
+  global: GlobalOptions;
+  /** The logger (stderr/journald). */
+  log: Logger;
+  /** Writes a result line to stdout. */
+  out: (text: string) => void;
+}
+
+/** One subcommand. */
+export interface CommandSpec {
+  /** Name used on the command line. */
+  name: string;
+  /** One line for the tool's `--help`. */
+  summary: string;
+  /** Full text for `grapheon-tool <name> --help` (usage, options, exit codes). */
+  help: string;
+  /** Runs the command; resolves to the exit code. Expected failures throw ToolError. */
+  run(ctx: CommandContext): Promise<number>;
+}
+
+/** Parses a command's own options strictly; anything unknown is a UsageError. */
+export function parseCommandArgs<T extends ParseArgsOptionsConfig>(
+  command: string,
+  argv: string[],
+  options: T,
+  allowPositionals = false,
+) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals, strict: true });
+  } catch (err) {
+    const msg = err instanceof Error ? err.message.split("\n")[0] : String(err);
+    throw new UsageError(`${command}: ${msg.replace(/\. To specify.*$/, "")}`);
+  }
+}
+
+/** Parses a duration flag value, or throws a UsageError naming the flag. */
+export function durationFlag(flag: string, value: string | undefined, fallbackMs: number): number {
+  if (value === undefined) return fallbackMs;
+  const parsed = parseDuration(value);
+  if (parsed === null) {
+    throw new UsageError(`--${flag}: expected a duration such as 5s or 200ms, got "${value}"`);
+  }
+  return parsed;
+}
+
+/** Parses a version flag value (`X.Y.Z`, optional `v` and `-pre`), or throws a UsageError naming the flag. */
+export function versionFlag(flag: string, value: string | undefined): AppVersion | undefined {
+  if (value === undefined) return undefined;
+  const parsed = parseAppVersion(value);
+  if (!parsed) {
+    throw new UsageError(`--${flag}: expected a version X.Y.Z, got "${value.slice(0, 40)}"`);
+  }
+  return parsed;
+}
+
+/** Parses a positive integer flag value, or throws a UsageError naming the flag. */
+export function intFlag(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value)) {
+    throw new UsageError(`--${flag}: expected a whole number, got "${value}"`);
+  }
+  return Number(value);
+}
+
+/** Prints a result: `json` as one JSON document with `--json`, else the human text. */
+export function printResult(ctx: CommandContext, human: string, json: unknown): void {
+  if (ctx.global.json) ctx.out(JSON.stringify(json, null, 2));
+  else if (human) ctx.out(human);
+}

@@ -1,0 +1,198 @@
+/**
+ * The configuration: one zod schema with defaults that match the Graphēon host
+ * contract, read from `/etc/grapheon/grapheon-tool.json` (or `--config`, or
+ * `GRAPHEON_TOOL_CONFIG`). Unknown keys are errors so that typos are caught.
+ */
+import { z } from "zod";
+import { durationSchema } from "../core/duration.ts";
+import { ConfigError, errorMessage } from "../core/errors.ts";
+
+/** The default config path. */
+export const DEFAULT_CONFIG_PATH = "/etc/grapheon/grapheon-tool.json";
+
+const absPath = z.string().regex(/^\//, "expected an absolute path");
+const imageName = z.string().regex(
+  /^[a-z0-9]+([._\-/:][a-z0-9]+)*$/,
+  "expected an image name without a tag, such as ghcr.io/badgerops/grapheon-backend",
+);
+const unitName = z.string().regex(/^[A-Za-z0-9:_.@\\-]+\.service$/, "expected a .service unit");
+const containerName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "expected a container name");
+const port = z.number().int().min(1).max(65535);
+const url = z.string().regex(/^https?:\/\/[^\s]+$/, "expected an http:// or https:// URL");
+const program = z.string().min(1).regex(/^[^\s]+$/, "expected a program name or path");
+const tag = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, "expected an image tag");
+const bindAddress = z.string().regex(
+  /^$|^[0-9.]+$|^\[[0-9a-fA-F:]+\]$/,
+  'expected an IPv4 address, a bracketed IPv6 address, or "" for all addresses',
+);
+const envName = z.string().regex(
+  /^[A-Za-z_][A-Za-z0-9_]*$/,
+  "expected an environment variable name",
+);
+/** Extra `-e KEY=VALUE` entries for a container (no newlines: they end up in a unit file). */
+const environment = z.record(envName, z.string().regex(/^[^\n\r\0]*$/, "no newlines allowed"));
+
+const backendSchema = z.strictObject({
+  image: imageName.default("ghcr.io/badgerops/grapheon-backend"),
+  service: unitName.default("grapheon-backend.service"),
+  container: containerName.default("grapheon-backend"),
+  port: port.default(8000),
+  healthUrl: url.default("http://localhost:8000/health"),
+  /** Where the backend sees the host data dir; `DATA_DIR` must point here. */
+  containerDataDir: absPath.default("/app/data"),
+  /** The port the backend listens on inside the container (`-p bindAddress:port:containerPort`). */
+  containerPort: port.default(8000),
+  /** Host address the port is published on; the frontend reaches the backend by container name. */
+  bindAddress: bindAddress.default("127.0.0.1"),
+  /** Extra environment for the container (besides `envFile`). */
+  environment: environment.default({}),
+  /** Extra `--env-file`s for the container, read by podman (secrets such as JWT_SECRET). */
+  envFiles: z.array(absPath).default([]),
+  /** The release pulled and tagged `runTag` on first start, when no `<image>:<runTag>` exists. */
+  seedTag: tag.default("latest"),
+});
+
+const frontendSchema = z.strictObject({
+  image: imageName.default("ghcr.io/badgerops/grapheon-frontend"),
+  service: unitName.default("grapheon-frontend.service"),
+  container: containerName.default("grapheon-frontend"),
+  port: port.default(8080),
+  url: url.default("http://localhost:8080/"),
+  /** The port nginx listens on inside the container. */
+  containerPort: port.default(8080),
+  /** Host address the port is published on ("" = all addresses). */
+  bindAddress: bindAddress.default(""),
+  /** Extra environment for the container (besides `envFile`). */
+  environment: environment.default({}),
+  /** Extra `--env-file`s for the container. */
+  envFiles: z.array(absPath).default([]),
+  /** The release pulled and tagged `runTag` on first start, when no `<image>:<runTag>` exists. */
+  seedTag: tag.default("latest"),
+});
+
+/** The config schema; `z.infer` of it is the `Config` type. */
+export const configSchema = z.strictObject({
+  dataDir: absPath.default("/var/lib/grapheon/data"),
+  stateDir: absPath.default("/var/lib/grapheon-tool"),
+  binPath: absPath.default("/opt/grapheon/bin/grapheon-tool"),
+  envFile: absPath.default("/etc/grapheon/grapheon.env"),
+  /** The local tag the container units run; the tool points it at the release to run. */
+  runTag: tag.default("current"),
+  /**
+   * The Podman network both containers join, so that the frontend's nginx reaches
+   * the backend by container name; "host" runs both on the host network (no -p).
+   */
+  network: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, "expected a podman network name")
+    .default("grapheon"),
+  backend: backendSchema.default(backendSchema.parse({})),
+  frontend: frontendSchema.default(frontendSchema.parse({})),
+  timeouts: z.strictObject({
+    pull: durationSchema.default("300s"),
+    pullRetries: z.number().int().min(0).max(10).default(2),
+    restart: durationSchema.default("90s"),
+    health: durationSchema.default("120s"),
+    healthRequest: durationSchema.default("5s"),
+    canary: durationSchema.default("90s"),
+    stop: durationSchema.default("15s"),
+  }).default({
+    pull: "300s",
+    pullRetries: 2,
+    restart: "90s",
+    health: "120s",
+    healthRequest: "5s",
+    canary: "90s",
+    stop: "15s",
+  }),
+  health: z.strictObject({
+    acceptStatus: z.array(z.string().min(1)).min(1).default(["healthy", "degraded"]),
+  }).default({ acceptStatus: ["healthy", "degraded"] }),
+  backups: z.strictObject({
+    keep: z.number().int().min(1).max(1000).default(5),
+  }).default({ keep: 5 }),
+  images: z.strictObject({
+    /** Releases kept besides the running and previous ones. */
+    keep: z.number().int().min(0).max(100).default(2),
+  }).default({ keep: 2 }),
+  canary: z.strictObject({
+    enabled: z.boolean().default(true),
+  }).default({ enabled: true }),
+  /** How many times an interrupted upgrade is resumed before it ends as failed. */
+  maxAttempts: z.number().int().min(1).max(20).default(3),
+  commands: z.strictObject({
+    podman: program.default("podman"),
+    systemctl: program.default("systemctl"),
+    lsblk: program.default("lsblk"),
+    findmnt: program.default("findmnt"),
+    nix: program.default("nix"),
+    nixInstantiate: program.default("nix-instantiate"),
+    /** `df`, for the free space where images live (`grapheon-tool status`). */
+    df: program.default("df"),
+  }).default({
+    podman: "podman",
+    systemctl: "systemctl",
+    lsblk: "lsblk",
+    findmnt: "findmnt",
+    nix: "nix",
+    nixInstantiate: "nix-instantiate",
+    df: "df",
+  }),
+});
+
+/** The effective configuration. */
+export type Config = z.infer<typeof configSchema>;
+
+/** The built-in defaults. */
+export function defaultConfig(): Config {
+  return configSchema.parse({});
+}
+
+/** One line per zod issue: `field a.b: message`. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues.map((issue) => {
+    const field = issue.path.length ? issue.path.join(".") : "(top level)";
+    if (issue.code === "unrecognized_keys") {
+      const where = issue.path.length ? `${field}.` : "";
+      return `unknown key ${issue.keys.map((k) => where + k).join(", ")}`;
+    }
+    return `field ${field}: ${issue.message}`;
+  }).join("; ");
+}
+
+/** Parses config JSON text; throws ConfigError naming `source` and the field. */
+export function parseConfig(text: string, source: string): Config {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${source}: not valid JSON: ${errorMessage(err)}`);
+  }
+  const result = configSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(`${source}: ${describeIssues(result.error)}`);
+  return result.data;
+}
+
+/** Where the config comes from: `--config`, else `GRAPHEON_TOOL_CONFIG`, else the default path. */
+export function configPath(flag: string | undefined): { path: string; explicit: boolean } {
+  if (flag) return { path: flag, explicit: true };
+  const env = Deno.env.get("GRAPHEON_TOOL_CONFIG");
+  if (env) return { path: env, explicit: true };
+  return { path: DEFAULT_CONFIG_PATH, explicit: false };
+}
+
+/**
+ * Loads the effective config. A missing default file means the defaults; a
+ * missing file that was named explicitly is an error.
+ */
+export async function loadConfig(flag?: string): Promise<{ config: Config; path: string | null }> {
+  const { path, explicit } = configPath(flag);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound && !explicit) {
+      return { config: defaultConfig(), path: null };
+    }
+    throw new ConfigError(`${path}: cannot read config: ${errorMessage(err)}`);
+  }
+  return { config: parseConfig(text, path), path };
+}

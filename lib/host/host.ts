@@ -1,0 +1,49 @@
+/**
+ * The host: the config plus every effect adapter a command uses. Commands take a
+ * Host; tests build one with doubles (or the real adapters against a test host).
+ */
+import type { CommandContext } from "../cli/command.ts";
+import { type Config, loadConfig } from "../config/config.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import { run, type Runner } from "./exec.ts";
+import { type HttpGet, httpGet } from "./http.ts";
+import type { Logger } from "../cli/log.ts";
+import { Podman } from "./podman.ts";
+import { Systemd } from "./systemd.ts";
+
+/** Everything a command may touch outside the process. */
+export interface Host {
+  /** Effective configuration. */
+  config: Config;
+  /** Logger. */
+  log: Logger;
+  /** Time. */
+  clock: Clock;
+  /** External commands. */
+  run: Runner;
+  /** HTTP GET. */
+  http: HttpGet;
+  /** Podman operations. */
+  podman: Podman;
+  /** systemd operations. */
+  systemd: Systemd;
+}
+
+/** The real host for a config. */
+export function realHost(config: Config, log: Logger): Host {
+  return {
+    config,
+    log,
+    clock: systemClock,
+    run,
+    http: httpGet,
+    podman: new Podman(run, config.commands.podman),
+    systemd: new Systemd(run, config.commands.systemctl),
+  };
+}
+
+/** The real host for a command: its config file (or the defaults) and its logger. */
+export async function hostFor(ctx: CommandContext): Promise<Host> {
+  const { config } = await loadConfig(ctx.global.configPath);
+  return realHost(config, ctx.log);
+}

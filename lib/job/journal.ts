@@ -1,0 +1,125 @@
+/**
+ * The upgrade journal: the plan and the phase reached, written atomically to the
+ * state dir before each phase, so that a run killed at any point (SIGKILL, power
+ * loss) is finished by the next run. Shared by `upgrade`, `rollback` and `status`.
+ */
+import { join } from "node:path";
+import { z } from "zod";
+import { errorMessage } from "../core/errors.ts";
+import { readFileSafe, writeFileAtomic } from "../host/files.ts";
+
+/** A release of one component: version and exact image ID. */
+export const releaseSchema = z.object({
+  version: z.string().nullable(),
+  imageId: z.string().nullable(),
+});
+
+/** Backend + frontend releases. */
+export const pairSchema = z.object({ backend: releaseSchema, frontend: releaseSchema });
+
+/**
+ * Phases in order. Everything before `swapping` leaves the live host untouched;
+ * `swapping` and later mean the units may run the new images.
+ */
+export const PHASES = [
+  "planned",
+  "backed-up",
+  "pulled",
+  "canary-passed",
+  "swapping",
+  "verifying",
+  "rolling-back",
+  "finishing",
+] as const;
+
+/** One phase. */
+export type Phase = (typeof PHASES)[number];
+
+/** How a job can end. */
+export const RESULTS = [
+  "completed",
+  "noop",
+  "rolled-back",
+  "rollback-failed",
+  "failed",
+  "refused",
+] as const;
+
+/** The recorded end of a job, written before its terminal status so a crash cannot redo the work. */
+export const outcomeSchema = z.object({
+  result: z.enum(RESULTS),
+  message: z.string(),
+  step: z.number().int().min(0).max(5),
+});
+
+/** The journal document. */
+export const journalSchema = z.object({
+  id: z.string(),
+  kind: z.enum(["upgrade", "rollback"]),
+  trigger: z.enum(["request", "operator", "recovery"]),
+  startedAt: z.string(),
+  attempts: z.number().int().min(1),
+  phase: z.enum(PHASES),
+  from: pairSchema,
+  to: pairSchema,
+  /** The request text this job serves, to archive exactly that one. */
+  requestText: z.string().nullable(),
+  backup: z.string().nullable(),
+  /** Why a rollback started. */
+  failure: z.string().nullable(),
+  /** Set with phase `finishing`: the outcome being recorded. */
+  outcome: outcomeSchema.nullish(),
+});
+
+/** The journal. */
+export type Journal = z.infer<typeof journalSchema>;
+/** One release. */
+export type Release = z.infer<typeof releaseSchema>;
+/** Backend + frontend releases. */
+export type ReleasePair = z.infer<typeof pairSchema>;
+
+/** The journal's path. */
+export function journalPath(stateDir: string): string {
+  return join(stateDir, "journal.json");
+}
+
+/** True when the live units may already run something else than `from`. */
+export function liveTouched(phase: Phase): boolean {
+  return PHASES.indexOf(phase) >= PHASES.indexOf("swapping");
+}
+
+/** Reads the journal; null when none. A corrupt journal is reported, not trusted. */
+export async function readJournal(stateDir: string): Promise<Journal | { corrupt: string } | null> {
+  let text: string | null;
+  try {
+    text = await readFileSafe(journalPath(stateDir), { maxBytes: 1024 * 1024 });
+  } catch (err) {
+    return { corrupt: errorMessage(err) };
+  }
+  if (text === null) return null;
+  try {
+    const parsed = journalSchema.safeParse(JSON.parse(text));
+    if (parsed.success) return parsed.data;
+    return {
+      corrupt: `${journalPath(stateDir)}: ${parsed.error.issues[0].path.join(".")}: ${
+        parsed.error.issues[0].message
+      }`,
+    };
+  } catch {
+    return { corrupt: `${journalPath(stateDir)}: not valid JSON` };
+  }
+}
+
+/** Writes the journal atomically (root-only). */
+export async function writeJournal(stateDir: string, journal: Journal): Promise<void> {
+  await writeFileAtomic(journalPath(stateDir), JSON.stringify(journal, null, 2) + "\n", {
+    mode: 0o600,
+  });
+}
+
+/** Removes the journal once the job is recorded in history. */
+export async function clearJournal(stateDir: string): Promise<void> {
+  await Deno.remove(journalPath(stateDir)).catch((err) => {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  });
+}

@@ -1,0 +1,82 @@
+/**
+ * Which release images stay on the host: the running and previous releases
+ * always (tagged so that no prune can take them), plus the newest N others;
+ * older `vX.Y.Z` images of the tool's two repositories are removed.
+ */
+import { type AppVersion, parseAppVersion } from "../core/app_version.ts";
+import { errorMessage } from "../core/errors.ts";
+import type { Host } from "../host/host.ts";
+import type { Release } from "../job/journal.ts";
+import { choosePrunable, type LocalImage } from "../upgrade/plan.ts";
+
+/** Local images of one component's repository with their version tags. */
+export async function localReleaseImages(
+  host: Host,
+  which: "backend" | "frontend",
+): Promise<LocalImage[]> {
+  const image = host.config[which].image;
+  // podman 4 lists an image once per tag: merge the rows by ID.
+  const byId = new Map<string, Set<string>>();
+  for (const entry of await host.podman.listImages(image)) {
+    const names = byId.get(entry.Id) ?? new Set<string>();
+    for (const n of entry.Names ?? []) if (n.slice(0, n.lastIndexOf(":")) === image) names.add(n);
+    byId.set(entry.Id, names);
+  }
+  return [...byId].map(([id, set]) => {
+    const names = [...set];
+    const versions = names
+      .map((n) => n.slice(n.lastIndexOf(":") + 1))
+      .filter((t) => t.startsWith("v"))
+      .map((t) => parseAppVersion(t))
+      .filter((v): v is AppVersion => v !== null);
+    return { id, versions, names };
+  });
+}
+
+/**
+ * Makes sure the release's image keeps a name after the run tag moves away from
+ * it, so it is neither dangling nor prunable while a rollback may need it: its
+ * `vX.Y.Z` tag, or, when that tag now names another image (re-published) or the
+ * version is unknown, `<image>:<runTag>-previous`.
+ */
+export async function keepVersionTag(
+  host: Host,
+  which: "backend" | "frontend",
+  release: Release,
+): Promise<void> {
+  if (!release.imageId) return;
+  const image = host.config[which].image;
+  if (release.version) {
+    const ref = `${image}:v${release.version}`;
+    const existing = await host.podman.imageId(ref).catch(() => null);
+    if (existing === release.imageId) return;
+    if (existing === null) return await host.podman.tag(release.imageId, ref);
+  }
+  await host.podman.tag(release.imageId, `${image}:${host.config.runTag}-previous`);
+}
+
+/** Removes old release images, never the protected IDs; failures are warnings. */
+export async function pruneOldImages(host: Host, protect: Set<string>): Promise<string[]> {
+  const removed: string[] = [];
+  for (const which of ["backend", "frontend"] as const) {
+    let images: LocalImage[];
+    try {
+      images = await localReleaseImages(host, which);
+    } catch (err) {
+      host.log.warn(`cannot list ${which} images for pruning: ${errorMessage(err)}`);
+      continue;
+    }
+    for (const img of choosePrunable(images, { protect, keep: host.config.images.keep })) {
+      for (const name of img.names) {
+        try {
+          await host.podman.removeImage(name);
+          removed.push(name);
+        } catch (err) {
+          host.log.warn(`cannot remove old image ${name}: ${errorMessage(err)}`);
+        }
+      }
+    }
+  }
+  if (removed.length) host.log.info(`pruned old images: ${removed.join(", ")}`);
+  return removed;
+}

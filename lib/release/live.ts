@@ -1,0 +1,99 @@
+/**
+ * What runs now: the exact image IDs of the live containers (podman), the
+ * backend's version from its health body (the only reliable proof of what
+ * serves), and versions read from the images' `vX.Y.Z` tags as a fallback.
+ */
+import { type AppVersion, compareAppVersions, parseAppVersion } from "../core/app_version.ts";
+import type { Host } from "../host/host.ts";
+import { healthBodySchema } from "../health/poll.ts";
+import type { ReleasePair } from "../job/journal.ts";
+
+/** One live component. */
+export interface LiveComponent {
+  /** Version (health body for the backend, else image tags), null if unknown. */
+  version: string | null;
+  /** Image ID of the container, null when there is no container. */
+  imageId: string | null;
+  /** Container is running. */
+  running: boolean;
+  /** Where the version came from. */
+  versionSource: "health" | "tags" | "none";
+}
+
+/** Both live components, and the raw health outcome. */
+export interface LiveState {
+  /** Backend. */
+  backend: LiveComponent;
+  /** Frontend. */
+  frontend: LiveComponent;
+  /** The health body's status, or why there was none. */
+  health: { status: string | null; error: string | null };
+}
+
+/** The highest `vX.Y.Z` tag of `image` among `repoTags` (pure). */
+export function versionFromTags(repoTags: readonly string[], image: string): AppVersion | null {
+  const versions: AppVersion[] = [];
+  for (const ref of repoTags) {
+    const i = ref.lastIndexOf(":");
+    if (i < 0) continue;
+    const name = ref.slice(0, i).replace(/^docker\.io\//, "");
+    if (name !== image.replace(/^docker\.io\//, "")) continue;
+    const tag = ref.slice(i + 1);
+    if (!tag.startsWith("v")) continue;
+    const v = parseAppVersion(tag);
+    if (v) versions.push(v);
+  }
+  versions.sort(compareAppVersions);
+  return versions.at(-1) ?? null;
+}
+
+async function component(
+  host: Host,
+  options: { container: string; image: string },
+): Promise<LiveComponent> {
+  const c = await host.podman.inspectContainer(options.container);
+  // No container (a crash loop, a host mid-restart): what the unit would run is the run tag.
+  const imageId = c?.Image ?? await host.podman.imageId(`${options.image}:${host.config.runTag}`);
+  if (!imageId) return { version: null, imageId: null, running: false, versionSource: "none" };
+  const img = await host.podman.inspectImage(imageId).catch(() => null);
+  const v = img ? versionFromTags(img.RepoTags ?? [], options.image) : null;
+  return {
+    version: v,
+    imageId,
+    running: c?.State.Running ?? false,
+    versionSource: v ? "tags" : "none",
+  };
+}
+
+/** Reads the live state through the adapters. */
+export async function readLive(host: Host): Promise<LiveState> {
+  const { config } = host;
+  const [backend, frontend] = await Promise.all([
+    component(host, { container: config.backend.container, image: config.backend.image }),
+    component(host, { container: config.frontend.container, image: config.frontend.image }),
+  ]);
+  const health: LiveState["health"] = { status: null, error: null };
+  try {
+    const res = await host.http(config.backend.healthUrl, { timeoutMs: 3000 });
+    const body = healthBodySchema.safeParse(JSON.parse(res.body));
+    if (body.success) {
+      health.status = body.data.status;
+      const v = body.data.version ? parseAppVersion(body.data.version) : null;
+      if (v) {
+        backend.version = v;
+        backend.versionSource = "health";
+      }
+    } else health.error = `health body has an unexpected shape (HTTP ${res.status})`;
+  } catch (err) {
+    health.error = err instanceof Error ? err.message : String(err);
+  }
+  return { backend, frontend, health };
+}
+
+/** The live state as a release pair (for the journal). */
+export function livePair(live: LiveState): ReleasePair {
+  return {
+    backend: { version: live.backend.version, imageId: live.backend.imageId },
+    frontend: { version: live.frontend.version, imageId: live.frontend.imageId },
+  };
+}

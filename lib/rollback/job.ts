@@ -1,0 +1,191 @@
+/**
+ * Running a planned rollback as a job, with the same bookkeeping as an upgrade
+ * (lib/job/job.ts): journal kind "rollback", trigger "operator", the UI's status
+ * file (running, then completed or failed), a history entry. Steps: 2–3 pull
+ * the images not (or no longer) on the host (nothing live changes before both are
+ * there), 4 stop the backend and restore the snapshot if asked, point the run
+ * tag at the exact image IDs and restart, 5 verify health and version.
+ */
+import { ms } from "../core/duration.ts";
+import { formatDuration } from "../core/duration.ts";
+import { errorMessage, ToolError } from "../core/errors.ts";
+import { appendHistory, entryFromJournal } from "../job/history.ts";
+import type { Host } from "../host/host.ts";
+import { keepVersionTag } from "../release/image_retention.ts";
+import { advance, finish, type Job, newJobId, setStatus } from "../job/job.ts";
+import { type Journal, liveTouched, type ReleasePair, writeJournal } from "../job/journal.ts";
+import { pairText } from "../status/history_view.ts";
+import { pullImage } from "../release/pull.ts";
+import { restoreDatabase, type RestoreResult } from "../release/restore.ts";
+import type { RollbackPlan } from "./prepare.ts";
+import { switchImages, verifyHealth } from "../release/switch.ts";
+
+/** How the rollback ended. */
+export interface RollbackOutcome {
+  /** True when the target runs, healthy, with the expected version. */
+  ok: boolean;
+  /** The job id. */
+  jobId: string;
+  /** What ran before and what runs now (target image IDs filled in). */
+  from: ReleasePair;
+  /** The target. */
+  to: ReleasePair;
+  /** The sentence written to the status file and the history. */
+  message: string;
+  /** Whether anything live was changed. */
+  liveTouched: boolean;
+  /** The data restore, when one happened. */
+  restore: RestoreResult | null;
+  /** Milliseconds from start to end. */
+  durationMs: number;
+}
+
+/** Records an interrupted job that the operator's rollback replaces, so the history keeps it. */
+async function supersede(host: Host, old: Journal): Promise<void> {
+  const now = host.clock.now();
+  await appendHistory(
+    host.config.stateDir,
+    entryFromJournal(old, {
+      result: "failed",
+      message: `Interrupted at phase ${old.phase} (attempt ${old.attempts}); ` +
+        `superseded by an operator rollback.`,
+      finishedAt: now,
+      durationMs: Math.max(0, now.getTime() - Date.parse(old.startedAt)),
+    }),
+  ).catch((err) => host.log.error(`cannot write history: ${errorMessage(err)}`));
+}
+
+async function pullMissing(job: Job, plan: RollbackPlan): Promise<void> {
+  const { host, journal } = job;
+  for (const pull of plan.pulls) {
+    await setStatus(job, {
+      status: "running",
+      step: pull.which === "backend" ? 2 : 3,
+      message: `Pulling ${pull.ref}`,
+    });
+    const id = await pullImage(host, { ref: pull.ref, signal: job.signal });
+    if (pull.recordedId && id !== pull.recordedId) {
+      host.log.warn(
+        `${pull.ref} is image ${id.slice(0, 12)} now, not ${
+          pull.recordedId.slice(0, 12)
+        } as recorded: the tag was moved upstream; using what it names now`,
+      );
+    }
+    journal.to[pull.which].imageId = id;
+    await writeJournal(host.config.stateDir, journal);
+  }
+}
+
+async function restoreData(job: Job, plan: RollbackPlan): Promise<RestoreResult> {
+  const { host } = job;
+  const snapshot = plan.snapshot!;
+  await setStatus(job, {
+    status: "running",
+    step: 4,
+    message: `Restoring the database snapshot ${snapshot.name}`,
+  });
+  const unit = host.config.backend.service;
+  host.log.info(`stopping ${unit} to restore ${snapshot.name}`);
+  await host.systemd.stop(unit, ms(host.config.timeouts.stop) + ms(host.config.timeouts.restart));
+  const result = await restoreDatabase({
+    dataDir: host.config.dataDir,
+    snapshot,
+    now: host.clock.now(),
+  });
+  host.log.info(
+    `restored ${snapshot.name} (${result.bytes} bytes, sha256 ${result.sha256.slice(0, 16)}…); ` +
+      `the previous database (${result.moved.join(", ") || "none"}) is in ${result.asideDir}`,
+  );
+  return result;
+}
+
+/** Runs the plan; never throws for an expected failure (the outcome says what happened). */
+export async function runRollback(
+  host: Host,
+  plan: RollbackPlan,
+  signal: AbortSignal,
+): Promise<RollbackOutcome> {
+  const now = host.clock.now();
+  if (plan.interrupted) await supersede(host, plan.interrupted);
+  const journal: Journal = {
+    id: newJobId(now),
+    kind: "rollback",
+    trigger: "operator",
+    startedAt: now.toISOString(),
+    attempts: 1,
+    phase: "planned",
+    from: plan.from,
+    to: structuredClone(plan.to),
+    requestText: null,
+    backup: plan.snapshot?.path ?? null,
+    failure: null,
+  };
+  const job: Job = { host, journal, signal, startedMono: host.clock.monotonic() };
+  let restore: RestoreResult | null = null;
+  const target = pairText(journal.to);
+  host.log.info(`rollback ${journal.id}: ${pairText(journal.from)} → ${target} (${plan.source})`);
+  const end = async (ok: boolean, message: string, step: number): Promise<RollbackOutcome> => {
+    await finish(job, { result: ok ? "completed" : "failed", message, step });
+    return {
+      ok,
+      jobId: journal.id,
+      from: journal.from,
+      to: journal.to,
+      message,
+      liveTouched: liveTouched(journal.phase),
+      restore,
+      durationMs: Math.round(host.clock.monotonic() - job.startedMono),
+    };
+  };
+  try {
+    await advance(job, "planned");
+    await setStatus(job, {
+      status: "running",
+      step: 1,
+      message: `Rolling back to ${target} (started by the operator)`,
+    });
+    await pullMissing(job, plan);
+    await advance(job, "pulled");
+    if (signal.aborted) throw new ToolError("interrupted by a signal before anything live changed");
+    await advance(job, "swapping");
+    for (const which of ["backend", "frontend"] as const) {
+      await keepVersionTag(host, which, journal.from[which]).catch((err) =>
+        host.log.warn(`cannot keep the version tag of the ${which} image: ${errorMessage(err)}`)
+      );
+    }
+    if (plan.snapshot) restore = await restoreData(job, plan);
+    await setStatus(job, { status: "running", step: 4 });
+    await switchImages(host, {
+      target: { backend: journal.to.backend.imageId!, frontend: journal.to.frontend.imageId! },
+      current: {
+        backend: restore ? null : journal.from.backend.imageId,
+        frontend: journal.from.frontend.imageId,
+      },
+    });
+    await advance(job, "verifying");
+    await setStatus(job, { status: "running", step: 5 });
+    const health = await verifyHealth(host, { backendVersion: journal.to.backend.version, signal });
+    if (!health.healthy) {
+      throw new ToolError(
+        `${target} was not healthy within ${
+          formatDuration(health.elapsedMs)
+        }: ${health.lastReason}`,
+      );
+    }
+    const restored = restore ? ` with the database snapshot ${plan.snapshot!.name}` : "";
+    return await end(
+      true,
+      `Rolled back from ${pairText(journal.from)} to ${target}${restored} (by the operator).`,
+      5,
+    );
+  } catch (err) {
+    const reason = signal.aborted ? "interrupted by a signal" : errorMessage(err);
+    const aside = restore ? ` The database from before the restore is in ${restore.asideDir}.` : "";
+    const message = liveTouched(journal.phase)
+      ? `Rollback to ${target} failed: ${reason}.${aside} By hand: 'grapheon-tool status', ` +
+        `'journalctl -u ${host.config.backend.service}', then 'grapheon-tool rollback --to X.Y.Z'.`
+      : `Rollback to ${target} failed before anything live changed: ${reason}. ` +
+        `Still running ${pairText(journal.from)}.`;
+    return await end(false, message, journal.phase === "verifying" ? 5 : 4);
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Pure decisions of the upgrade runner: whether a target is a downgrade, a
+ * no-op, or an upgrade; and which old images may be pruned.
+ */
+import { type AppVersion, compareAppVersions, parseAppVersion } from "../core/app_version.ts";
+
+/** The target of an upgrade. */
+export interface Target {
+  /** Backend version. */
+  backend: AppVersion;
+  /** Frontend version. */
+  frontend: AppVersion;
+}
+
+/** What runs, as far as known. */
+export interface Current {
+  /** Backend version and image ID. */
+  backend: { version: string | null; imageId: string | null };
+  /** Frontend version and image ID. */
+  frontend: { version: string | null; imageId: string | null };
+}
+
+/** The decision before any pull. */
+export type Decision =
+  | { kind: "upgrade" }
+  | { kind: "noop"; reason: string }
+  | { kind: "refuse-downgrade"; reason: string };
+
+/** Decides (pure). `localTargetIds` are the IDs of local `image:vX.Y.Z` tags, null when absent. */
+export function decideUpgrade(options: {
+  current: Current;
+  target: Target;
+  localTargetIds: { backend: string | null; frontend: string | null };
+  allowDowngrade: boolean;
+}): Decision {
+  const { current, target } = options;
+  if (!options.allowDowngrade) {
+    if (current.backend.imageId !== null && current.backend.version === null) {
+      return {
+        kind: "refuse-downgrade",
+        reason:
+          "cannot tell which backend version runs (no health answer, no vX.Y.Z tag on its image), " +
+          "so this could be a downgrade; use --allow-downgrade to go ahead",
+      };
+    }
+    for (const which of ["backend", "frontend"] as const) {
+      const running = current[which].version ? parseAppVersion(current[which].version!) : null;
+      if (running && compareAppVersions(target[which], running) < 0) {
+        return {
+          kind: "refuse-downgrade",
+          reason: `refusing to downgrade the ${which} from ${running} to ${target[which]} ` +
+            `(the app has no schema downgrade path); use --allow-downgrade, or 'grapheon-tool rollback'`,
+        };
+      }
+    }
+  }
+  const same = (["backend", "frontend"] as const).every((w) =>
+    current[w].version === target[w] && current[w].imageId !== null &&
+    options.localTargetIds[w] === current[w].imageId
+  );
+  if (same) {
+    return {
+      kind: "noop",
+      reason: `already running backend ${target.backend} and frontend ${target.frontend}`,
+    };
+  }
+  return { kind: "upgrade" };
+}
+
+/** A local image of one repository. */
+export interface LocalImage {
+  /** Image ID. */
+  id: string;
+  /** Its version tags (`vX.Y.Z`) in this repository. */
+  versions: AppVersion[];
+  /** Its full names in this repository (to remove by name). */
+  names: string[];
+}
+
+/** Images to prune: everything versioned but the protected IDs and the `keep` newest others (pure). */
+export function choosePrunable(
+  images: LocalImage[],
+  options: { protect: Set<string>; keep: number },
+): LocalImage[] {
+  const newest = (img: LocalImage) => [...img.versions].sort(compareAppVersions).at(-1)!;
+  const candidates = images
+    .filter((img) => img.versions.length > 0 && !options.protect.has(img.id))
+    .sort((a, b) => compareAppVersions(newest(b), newest(a)));
+  return candidates.slice(options.keep);
+}
