@@ -3,8 +3,8 @@
  * turns its outcome (or a typed error) into an exit code. `deno run -A main.ts`
  * behaves exactly like the compiled binary.
  */
-import { parseArgs } from "node:util";
-import { COMMANDS } from "./commands/registry.ts";
+import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
+import { type CommandEntry, COMMANDS } from "./commands/registry.ts";
 import type { CommandContext, GlobalOptions } from "./lib/cli/command.ts";
 import { errorMessage, ToolError, UsageError } from "./lib/core/errors.ts";
 import { EXIT, EXIT_CODE_HELP } from "./lib/core/exit_codes.ts";
@@ -47,52 +47,94 @@ const GLOBAL_OPTIONS = {
   verbose: { type: "boolean", short: "v" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean" },
-} as const;
+} as const satisfies ParseArgsOptionsConfig;
 
-/** Splits argv into global options, the command name, and the command's own arguments. */
-export function splitArgv(argv: string[]): {
+/** What the command line says. */
+export interface ParsedArgv {
+  /** Global options. */
   global: GlobalOptions;
-  command?: string;
+  /** The command's entry, when one was named. */
+  command?: CommandEntry;
+  /** The command's own arguments (options and positionals), for its own parser. */
   rest: string[];
+  /** `--help`/`-h` anywhere. */
   help: boolean;
+  /** `--version` (as a global option). */
   version: boolean;
-} {
-  const global: GlobalOptions = { json: false, quiet: false, verbose: false };
-  let i = 0;
-  const leading: string[] = [];
-  while (i < argv.length && argv[i].startsWith("-")) {
-    leading.push(argv[i]);
-    if (argv[i] === "--config") leading.push(argv[++i] ?? "");
-    i++;
+}
+
+function usage(err: unknown): UsageError {
+  return new UsageError(errorMessage(err).replace(/\. To specify.*$/, ""));
+}
+
+/**
+ * Parses argv with `node:util` parseArgs: the global options and the command's
+ * own, in one strict pass (so `-qv` and `--config` with no value are handled as
+ * parseArgs does), then hands the command its own tokens back as arguments.
+ * The command is loaded here because its options are part of the grammar.
+ */
+export async function parseArgv(argv: string[]): Promise<ParsedArgv> {
+  // First the command name: the first positional when only the global options are known.
+  let first;
+  try {
+    first = parseArgs({
+      args: argv,
+      options: GLOBAL_OPTIONS,
+      strict: false,
+      allowPositionals: true,
+      tokens: true,
+    });
+  } catch (err) {
+    throw usage(err);
   }
+  const nameToken = first.tokens.find((t) =>
+    t.kind === "positional" || t.kind === "option-terminator"
+  );
+  const name = nameToken?.kind === "positional" ? nameToken.value : undefined;
+  const command = name === undefined ? undefined : COMMANDS.find((c) => c.name === name);
+  if (name !== undefined && !command) throw new UsageError(`unknown command "${name}"`);
+  const spec = command ? await command.load() : undefined;
+  const own = spec?.options ?? {};
   let parsed;
   try {
-    parsed = parseArgs({ args: leading, options: GLOBAL_OPTIONS, strict: true }).values;
+    parsed = parseArgs({
+      args: argv,
+      // A command's own option wins over a global of the same name (upgrade --version X.Y.Z).
+      options: { ...GLOBAL_OPTIONS, ...own },
+      strict: true,
+      allowPositionals: true,
+      tokens: true,
+    });
   } catch (err) {
-    throw new UsageError(errorMessage(err).replace(/\. To specify.*$/, ""));
+    throw usage(spec ? `${spec.name}: ${errorMessage(err)}` : err);
   }
-  global.configPath = parsed.config;
-  global.json = parsed.json ?? false;
-  global.quiet = parsed.quiet ?? false;
-  global.verbose = parsed.verbose ?? false;
-  const command = argv[i];
   const rest: string[] = [];
-  let help = parsed.help ?? false;
-  for (let j = i + 1; j < argv.length; j++) {
-    const a = argv[j];
-    if (a === "--") {
-      rest.push(...argv.slice(j));
-      break;
+  let seenCommand = false;
+  for (const t of parsed.tokens) {
+    if (t.kind === "positional") {
+      if (!seenCommand && command) seenCommand = true;
+      else if (spec?.positionals) rest.push(t.value);
+      else throw new UsageError(`${name ?? "grapheon-tool"}: unexpected argument "${t.value}"`);
+    } else if (t.kind === "option-terminator") {
+      if (spec?.positionals) rest.push("--");
+    } else if (t.name in own) {
+      rest.push(t.value === undefined ? `--${t.name}` : `--${t.name}=${t.value}`);
     }
-    if (a === "--json") global.json = true;
-    else if (a === "--quiet" || a === "-q") global.quiet = true;
-    else if (a === "--verbose" || a === "-v") global.verbose = true;
-    else if (a === "--help" || a === "-h") help = true;
-    else if (a === "--config") global.configPath = argv[++j];
-    else if (a.startsWith("--config=")) global.configPath = a.slice("--config=".length);
-    else rest.push(a);
   }
-  return { global, command, rest, help, version: parsed.version ?? false };
+  const v = parsed.values as Record<string, unknown>;
+  const flag = (key: string) => !(key in own) && v[key] === true;
+  return {
+    global: {
+      configPath: "config" in own ? undefined : v.config as string | undefined,
+      json: flag("json"),
+      quiet: flag("quiet"),
+      verbose: flag("verbose"),
+    },
+    command,
+    rest,
+    help: flag("help"),
+    version: flag("version"),
+  };
 }
 
 /** Runs the tool with `argv` and resolves to the exit code. */
@@ -102,31 +144,30 @@ export async function main(argv: string[]): Promise<number> {
   let json = argv.includes("--json");
   let log = createLogger({ format: defaultFormat(json) });
   try {
-    const split = splitArgv(argv);
-    json = split.global.json;
+    const parsed = await parseArgv(argv);
+    json = parsed.global.json;
     log = createLogger({
       format: defaultFormat(json),
-      quiet: split.global.quiet,
-      verbose: split.global.verbose,
+      quiet: parsed.global.quiet,
+      verbose: parsed.global.verbose,
     });
-    if (split.version && !split.command) {
+    if (parsed.version && !parsed.command) {
       out(json ? JSON.stringify({ version: TOOL_VERSION }) : `grapheon-tool ${TOOL_VERSION}`);
       return EXIT.OK;
     }
-    if (!split.command) {
-      if (split.help) {
+    if (!parsed.command) {
+      if (parsed.help) {
         out(toolHelp());
         return EXIT.OK;
       }
       throw new UsageError("no command given");
     }
-    const spec = COMMANDS.find((c) => c.name === split.command);
-    if (!spec) throw new UsageError(`unknown command "${split.command}"`);
-    if (split.help) {
+    const spec = await parsed.command.load();
+    if (parsed.help) {
       out(spec.help);
       return EXIT.OK;
     }
-    const ctx: CommandContext = { argv: split.rest, global: split.global, log, out };
+    const ctx: CommandContext = { argv: parsed.rest, global: parsed.global, log, out };
     return await spec.run(ctx);
   } catch (err) {
     if (err instanceof ToolError) {

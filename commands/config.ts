@@ -7,10 +7,13 @@ import { loadConfig, parseConfig } from "../lib/config/config.ts";
 import { ConfigError, errorMessage } from "../lib/core/errors.ts";
 import { EXIT } from "../lib/core/exit_codes.ts";
 
+/** The command's own options (main.ts parses them with the global ones). */
+const OPTIONS = { check: { type: "string" } } as const;
+
 /** The `config` command. */
 export const configCommand: CommandSpec = {
   name: "config",
-  summary: "print the effective config, or validate a config file (--check FILE)",
+  options: OPTIONS,
   help: `Usage: grapheon-tool config [--check FILE] [--json]
 
 Prints the effective configuration: the config file (--config, $GRAPHEON_TOOL_CONFIG,
@@ -21,7 +24,7 @@ Options:
 
 Exit codes: 0 valid, 2 bad command line, 3 invalid config.`,
   async run(ctx) {
-    const { values } = parseCommandArgs("config", ctx.argv, { check: { type: "string" } });
+    const { values } = parseCommandArgs("config", ctx.argv, OPTIONS);
     if (values.check !== undefined) {
       let text: string;
       try {

@@ -206,7 +206,8 @@ function rules(ctx: CommandContext): number {
 /** The `disko` command. */
 export const diskoCommand: CommandSpec = {
   name: "disko",
-  summary: "check a disko layout (check FILE), classify layout changes (diff OLD NEW)",
+  options: OPTIONS,
+  positionals: true,
   help: HELP,
   async run(ctx) {
     const { values, positionals } = parseArgs(ctx.argv);

@@ -78,23 +78,27 @@ function attemptLogger(ctx: CommandContext) {
   };
 }
 
+/** The command's own options (main.ts parses them with the global ones). */
+const OPTIONS = {
+  timeout: { type: "string" },
+  interval: { type: "string" },
+  "request-timeout": { type: "string" },
+  "expect-status": { type: "string" },
+  "expect-json": { type: "string", multiple: true },
+  "expect-version": { type: "string" },
+  consecutive: { type: "string" },
+  "start-period": { type: "string" },
+  once: { type: "boolean" },
+} as const;
+
 /** The `health` command. */
 export const healthCommand: CommandSpec = {
   name: "health",
-  summary: "poll health URLs until they pass or a deadline (for scripts and ExecStartPost)",
+  options: OPTIONS,
+  positionals: true,
   help: HELP,
   async run(ctx) {
-    const { values, positionals } = parseCommandArgs("health", ctx.argv, {
-      timeout: { type: "string" },
-      interval: { type: "string" },
-      "request-timeout": { type: "string" },
-      "expect-status": { type: "string" },
-      "expect-json": { type: "string", multiple: true },
-      "expect-version": { type: "string" },
-      consecutive: { type: "string" },
-      "start-period": { type: "string" },
-      once: { type: "boolean" },
-    }, true);
+    const { values, positionals } = parseCommandArgs("health", ctx.argv, OPTIONS, true);
     const { config } = await loadConfig(ctx.global.configPath);
     const urls = positionals.length ? positionals : [config.backend.healthUrl];
     for (const url of urls) {

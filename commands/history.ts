@@ -23,13 +23,16 @@ Options:
 
 Exit codes: 0 listed (also when empty), 3 bad config.`;
 
+/** The command's own options (main.ts parses them with the global ones). */
+const OPTIONS = { limit: { type: "string" } } as const;
+
 /** The `history` command. */
 export const historyCommand: CommandSpec = {
   name: "history",
-  summary: "upgrades and rollbacks: from → to, result, duration, who",
+  options: OPTIONS,
   help: HELP,
   async run(ctx) {
-    const { values } = parseCommandArgs("history", ctx.argv, { limit: { type: "string" } });
+    const { values } = parseCommandArgs("history", ctx.argv, OPTIONS);
     const limit = intFlag("limit", values.limit, 20);
     const { config } = await loadConfig(ctx.global.configPath);
     const { entries, warning } = await readHistory(config.stateDir);

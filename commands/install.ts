@@ -51,10 +51,17 @@ const ENV_FILE_TEXT = [
 
 const enc = new TextEncoder();
 
+/** The command's own options (main.ts parses them with the global ones). */
+const OPTIONS = {
+  root: { type: "string" },
+  "with-containers": { type: "boolean" },
+  "dry-run": { type: "boolean" },
+} as const;
+
 /** The `install` command. */
 export const installCommand: CommandSpec = {
   name: "install",
-  summary: "install the tool, its systemd units and a default config on a plain systemd host",
+  options: OPTIONS,
   help: `Usage: grapheon-tool install [--with-containers] [--root DIR] [--dry-run]
 
 Copies this program to binPath (a running source checkout gets a launcher
@@ -76,11 +83,7 @@ Options:
 Exit codes: 0 installed (or nothing to do), 1 refused or failed, 2 bad command
 line, 3 bad config.`,
   async run(ctx) {
-    const { values } = parseCommandArgs("install", ctx.argv, {
-      root: { type: "string" },
-      "with-containers": { type: "boolean" },
-      "dry-run": { type: "boolean" },
-    });
+    const { values } = parseCommandArgs("install", ctx.argv, OPTIONS);
     const staging = values.root !== undefined;
     const root = staging ? resolve(values.root!) : "/";
     const dryRun = values["dry-run"] ?? false;

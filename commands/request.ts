@@ -33,15 +33,19 @@ function version(what: string, value: string): AppVersion {
   return parsed.data;
 }
 
+/** The command's own options (main.ts parses them with the global ones). */
+const OPTIONS = {
+  frontend: { type: "string" },
+} as const;
+
 /** The `request` command. */
 export const requestCommand: CommandSpec = {
   name: "request",
-  summary: "write an upgrade request exactly as the web UI does (starts grapheon-upgrade.path)",
+  options: OPTIONS,
+  positionals: true,
   help: HELP,
   async run(ctx) {
-    const { values, positionals } = parseCommandArgs("request", ctx.argv, {
-      frontend: { type: "string" },
-    }, true);
+    const { values, positionals } = parseCommandArgs("request", ctx.argv, OPTIONS, true);
     if (positionals.length !== 1) {
       throw new UsageError(
         "request: give exactly one version, e.g. 'grapheon-tool request 0.10.4'",

@@ -25,6 +25,7 @@ import { pairJson, pairText } from "../lib/status/history_view.ts";
 import { type Host, hostFor } from "../lib/host/host.ts";
 import { acquireLock } from "../lib/job/lock.ts";
 import { runRollback } from "../lib/rollback/job.ts";
+import { exitFor } from "../lib/job/outcome.ts";
 import { prepareRollback, type RollbackPlan } from "../lib/rollback/prepare.ts";
 
 const HELP =
@@ -84,14 +85,7 @@ function version(flag: string, value: string | undefined): AppVersion | undefine
 }
 
 function parseOptions(argv: string[]): Options {
-  const { values } = parseCommandArgs("rollback", argv, {
-    to: { type: "string" },
-    frontend: { type: "string" },
-    "restore-data": { type: "string" },
-    clear: { type: "boolean" },
-    yes: { type: "boolean", short: "y" },
-    "dry-run": { type: "boolean" },
-  });
+  const { values } = parseCommandArgs("rollback", argv, OPTIONS);
   const options: Options = {
     to: version("to", values.to),
     toFrontend: version("frontend", values.frontend),
@@ -179,11 +173,20 @@ async function clearOnly(ctx: CommandContext, host: Host, dryRun: boolean): Prom
   return EXIT.OK;
 }
 
+/** The command's own options (main.ts parses them with the global ones). */
+const OPTIONS = {
+  to: { type: "string" },
+  frontend: { type: "string" },
+  "restore-data": { type: "string" },
+  clear: { type: "boolean" },
+  yes: { type: "boolean", short: "y" },
+  "dry-run": { type: "boolean" },
+} as const;
+
 /** The `rollback` command. */
 export const rollbackCommand: CommandSpec = {
   name: "rollback",
-  summary:
-    "go back to the previous release (or --to X.Y.Z), optionally restoring a database snapshot",
+  options: OPTIONS,
   help: HELP,
   async run(ctx) {
     const options = parseOptions(ctx.argv);
@@ -254,7 +257,7 @@ export const rollbackCommand: CommandSpec = {
           : null,
         duration_ms: outcome.durationMs,
       });
-      return outcome.ok ? EXIT.OK : EXIT.ROLLBACK_FAILED;
+      return exitFor(outcome.outcome);
     } finally {
       Deno.removeSignalListener("SIGTERM", onSignal);
       Deno.removeSignalListener("SIGINT", onSignal);

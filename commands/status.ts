@@ -171,13 +171,16 @@ function humanLines(facts: StatusFacts, config: Config, problems: Problem[]): st
   return out;
 }
 
+/** The command's own options (main.ts parses them with the global ones). */
+const OPTIONS = { history: { type: "string" } } as const;
+
 /** The `status` command. */
 export const statusCommand: CommandSpec = {
   name: "status",
-  summary: `what runs, pending request, last status, history, backups, and problems with fixes`,
+  options: OPTIONS,
   help: HELP,
   async run(ctx) {
-    const { values } = parseCommandArgs("status", ctx.argv, { history: { type: "string" } });
+    const { values } = parseCommandArgs("status", ctx.argv, OPTIONS);
     const historyLimit = intFlag("history", values.history, 5);
     const host = await hostFor(ctx);
     const { config } = host;

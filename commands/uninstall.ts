@@ -21,10 +21,16 @@ interface Outcome {
   why?: string;
 }
 
+/** The command's own options (main.ts parses them with the global ones). */
+const OPTIONS = {
+  root: { type: "string" },
+  "dry-run": { type: "boolean" },
+} as const;
+
 /** The `uninstall` command. */
 export const uninstallCommand: CommandSpec = {
   name: "uninstall",
-  summary: "remove exactly what install wrote (never the data)",
+  options: OPTIONS,
   help: `Usage: grapheon-tool uninstall [--root DIR] [--dry-run]
 
 Reads <stateDir>/install-manifest.json and undoes 'grapheon-tool install':
@@ -41,10 +47,7 @@ Options:
 Exit codes: 0 done (or nothing installed), 1 failed, 2 bad command line,
 3 bad config, 4 bad manifest.`,
   async run(ctx) {
-    const { values } = parseCommandArgs("uninstall", ctx.argv, {
-      root: { type: "string" },
-      "dry-run": { type: "boolean" },
-    });
+    const { values } = parseCommandArgs("uninstall", ctx.argv, OPTIONS);
     const staging = values.root !== undefined;
     const root = staging ? resolve(values.root!) : "/";
     const dryRun = values["dry-run"] ?? false;

@@ -1,55 +1,70 @@
 /**
- * `grapheon-tool upgrade`: the ExecStart of grapheon-upgrade.service. Reads the
- * app's request (or flags), then: 1 back up the database, 2–3 pull both images,
- * (canary), 4 point the run tag at them and restart, 5 verify health and version;
- * on failure at 4–5, roll back to the exact images that ran before. A journal
- * written before each phase lets the next run finish a job that was killed.
+ * `grapheon-tool upgrade`: the ExecStart of grapheon-upgrade.service. Parses the
+ * options, takes the lock, turns signals into a safe-point abort, and maps the
+ * job's outcome to an exit code; the job itself is lib/upgrade.
  */
-import { join } from "node:path";
 import {
   type CommandSpec,
   durationFlag,
   parseCommandArgs,
   versionFlag,
 } from "../lib/cli/command.ts";
-import { errorMessage, InputError, ToolError, UsageError } from "../lib/core/errors.ts";
-import { EXIT } from "../lib/core/exit_codes.ts";
-import { type Host, hostFor } from "../lib/host/host.ts";
-import { advance, type Job, newJobId } from "../lib/job/job.ts";
-import { type Journal, readJournal } from "../lib/job/journal.ts";
+import { ToolError, UsageError } from "../lib/core/errors.ts";
+import { hostFor } from "../lib/host/host.ts";
 import { acquireLock } from "../lib/job/lock.ts";
-import { parseRequest, readRequestText } from "../lib/job/request_file.ts";
-import type { Target } from "../lib/upgrade/plan.ts";
-import { dryRun } from "../lib/upgrade/dry_run.ts";
-import { blocked, moveJournalAside, refuse, settleStaleStatus } from "../lib/upgrade/ends.ts";
-import { upgradeHelp } from "./upgrade_help.ts";
-import { resume, runPhases } from "../lib/upgrade/phases.ts";
-import { decide, end, versions } from "../lib/upgrade/steps.ts";
-
-/** Parsed options. */
-interface UpgradeOptions {
-  target: Target | null;
-  allowDowngrade: boolean;
-  dryRun: boolean;
-  recover: boolean;
-  canary: boolean;
-  lockWaitMs: number;
-}
+import { exitFor } from "../lib/job/outcome.ts";
+import { stepLines } from "../lib/job/progress.ts";
+import { dryRunLines, planUpgrade, upgrade } from "../lib/upgrade/mod.ts";
 
 /** How long a run started by systemd waits for a busy lock. */
 const SYSTEMD_LOCK_WAIT_MS = 15 * 60_000;
 
-function parseOptions(argv: string[]): UpgradeOptions {
-  const { values } = parseCommandArgs("upgrade", argv, {
-    version: { type: "string" },
-    "backend-version": { type: "string" },
-    "frontend-version": { type: "string" },
-    "allow-downgrade": { type: "boolean" },
-    "dry-run": { type: "boolean" },
-    recover: { type: "boolean" },
-    "no-canary": { type: "boolean" },
-    "wait-for-lock": { type: "string" },
-  });
+const OPTIONS = {
+  version: { type: "string" },
+  "backend-version": { type: "string" },
+  "frontend-version": { type: "string" },
+  "allow-downgrade": { type: "boolean" },
+  "dry-run": { type: "boolean" },
+  recover: { type: "boolean" },
+  "no-canary": { type: "boolean" },
+  "wait-for-lock": { type: "string" },
+} as const;
+
+const HELP = `Usage: grapheon-tool upgrade [options]
+
+Runs the upgrade the app requested in <dataDir>/upgrade-requested (the app's JSON,
+a bare version such as 0.10.4 or v0.10.4), or the one given by flags, in the steps
+the web UI shows:
+${stepLines().join("\n")}
+The status the web UI polls (<dataDir>/upgrade-status.json) is written atomically at
+every step. One upgrade at a time (a lock); an interrupted upgrade (SIGKILL, power
+loss) is finished by the next run. SIGTERM/SIGINT stop at a safe point and roll back.
+
+Options:
+  --version X.Y.Z            upgrade both containers to X.Y.Z without a request file
+  --backend-version X.Y.Z    backend version (with --frontend-version)
+  --frontend-version X.Y.Z   frontend version (with --backend-version)
+  --allow-downgrade          allow a lower version than the one running
+  --no-canary                skip the canary (also: config canary.enabled=false)
+  --recover                  only finish an interrupted upgrade (boot-time check)
+  --wait-for-lock D          wait up to D for a busy lock before exiting 5 (default 0, or
+                             15m when run by systemd: a busy exit would make the .path
+                             unit re-trigger until its trigger limit disables it)
+  --dry-run                  print the plan and change nothing
+
+Exit codes:
+  0  upgraded, or nothing to do (already running, no request)
+  1  failed before anything live changed (pull or backup failed, interrupted)
+  2  bad command line          3  bad config
+  4  bad request (refused and archived; status says why), or a refused downgrade
+  5  busy: another upgrade or rollback holds the lock; nothing touched
+  6  failed and rolled back: the previous release runs and is healthy
+  7  failed and the rollback failed too, or an interrupted rollback / unreadable
+     journal needs an operator: act by hand (the status says how)
+  8  refused by the canary: nothing live touched`;
+
+function parseOptions(argv: string[]) {
+  const { values } = parseCommandArgs("upgrade", argv, OPTIONS);
   const both = versionFlag("version", values.version);
   const backend = versionFlag("backend-version", values["backend-version"]) ?? both;
   const frontend = versionFlag("frontend-version", values["frontend-version"]) ?? both;
@@ -75,15 +90,18 @@ function parseOptions(argv: string[]): UpgradeOptions {
 /** The `upgrade` command. */
 export const upgradeCommand: CommandSpec = {
   name: "upgrade",
-  summary:
-    "run the requested upgrade (ExecStart of grapheon-upgrade.service), or resume an interrupted one",
-  help: upgradeHelp,
+  options: OPTIONS,
+  help: HELP,
   async run(ctx) {
     const options = parseOptions(ctx.argv);
     const host = await hostFor(ctx);
-    const { config } = host;
-    if (options.dryRun) return await dryRun(ctx, host, options);
-    using _lock = await acquireLock(config.stateDir, "upgrade", {
+    if (options.dryRun) {
+      const dry = await planUpgrade(host, options);
+      if (ctx.global.json) ctx.out(JSON.stringify(dry, null, 2));
+      else dryRunLines(dry).forEach((line) => ctx.out(line));
+      return exitFor(null);
+    }
+    using _lock = await acquireLock(host.config.stateDir, "upgrade", {
       waitMs: options.lockWaitMs,
       onWait: () => host.log.info("another upgrade or rollback holds the lock; waiting for it"),
     });
@@ -95,86 +113,10 @@ export const upgradeCommand: CommandSpec = {
     Deno.addSignalListener("SIGTERM", onSignal);
     Deno.addSignalListener("SIGINT", onSignal);
     try {
-      const existing = await readJournal(config.stateDir);
-      if (existing && "corrupt" in existing) {
-        const aside = await moveJournalAside(host);
-        return await blocked(host, {
-          message:
-            `The upgrade journal was unreadable (${existing.corrupt}); it was moved to ${aside}. ` +
-            `What runs is unknown to the tool: check 'grapheon-tool status' before upgrading again.`,
-          keepJournal: false,
-        });
-      }
-      if (existing?.kind === "rollback") {
-        return await blocked(host, {
-          message:
-            `An interrupted rollback (job ${existing.id}, to ${versions(existing.to)}) must be ` +
-            `finished first: run 'grapheon-tool rollback' (it may restore data, which an upgrade cannot).`,
-          keepJournal: true,
-        });
-      }
-      if (existing) {
-        return await resume(host, existing, { signal: interrupt.signal, canary: options.canary });
-      }
-      await settleStaleStatus(host);
-      if (options.recover) {
-        host.log.info("no interrupted upgrade to recover");
-        return EXIT.OK;
-      }
-      return await start(host, options, interrupt.signal);
+      return exitFor(await upgrade(host, { ...options, signal: interrupt.signal }));
     } finally {
       Deno.removeSignalListener("SIGTERM", onSignal);
       Deno.removeSignalListener("SIGINT", onSignal);
     }
   },
 };
-
-/** Reads the target from the flags or the request file; a bad request is refused and archived. */
-async function start(host: Host, options: UpgradeOptions, signal: AbortSignal): Promise<number> {
-  const now = host.clock.now();
-  let target = options.target;
-  let requestText: string | null = null;
-  if (!target) {
-    try {
-      requestText = await readRequestText(host.config.dataDir);
-      if (requestText === null) {
-        host.log.info("no upgrade requested");
-        return EXIT.OK;
-      }
-      target = parseRequest(requestText, join(host.config.dataDir, "upgrade-requested"));
-    } catch (err) {
-      if (!(err instanceof InputError)) throw err;
-      return await refuse(host, { message: errorMessage(err), requestText, archiveAny: true });
-    }
-  }
-  const { from, decision } = await decide(host, { target, allowDowngrade: options.allowDowngrade });
-  const journal: Journal = {
-    id: newJobId(now),
-    kind: "upgrade",
-    trigger: options.target ? "operator" : "request",
-    startedAt: now.toISOString(),
-    attempts: 1,
-    phase: "planned",
-    from,
-    to: {
-      backend: { version: target.backend, imageId: null },
-      frontend: { version: target.frontend, imageId: null },
-    },
-    requestText: options.target ? null : requestText,
-    backup: null,
-    failure: null,
-  };
-  const job: Job = { host, journal, signal, startedMono: host.clock.monotonic() };
-  if (decision.kind === "refuse-downgrade") {
-    return await end(job, { result: "refused", message: decision.reason, step: 0 });
-  }
-  if (decision.kind === "noop") {
-    return await end(job, { result: "noop", message: decision.reason, step: 5 });
-  }
-  host.log.info(
-    `upgrade ${journal.id}: backend ${journal.from.backend.version ?? "?"} → ${target.backend}, ` +
-      `frontend ${journal.from.frontend.version ?? "?"} → ${target.frontend}`,
-  );
-  await advance(job, "planned");
-  return await runPhases(job, { canary: options.canary });
-}

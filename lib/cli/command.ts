@@ -37,8 +37,10 @@ export interface CommandContext {
 export interface CommandSpec {
   /** Name used on the command line. */
   name: string;
-  /** One line for the tool's `--help`. */
-  summary: string;
+  /** Its own options, which `main.ts` parses together with the global ones. */
+  options: ParseArgsOptionsConfig;
+  /** Whether it takes positional arguments. */
+  positionals?: boolean;
   /** Full text for `grapheon-tool <name> --help` (usage, options, exit codes). */
   help: string;
   /** Runs the command; resolves to the exit code. Expected failures throw ToolError. */

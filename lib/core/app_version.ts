@@ -19,7 +19,7 @@ export function parseAppVersion(text: string): AppVersion | null {
 }
 
 /** The image tag for a version (`v` + version), as releases publish them. */
-export function imageTag(version: AppVersion): string {
+export function imageTag(version: string): string {
   return `v${version}`;
 }
 

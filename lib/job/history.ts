@@ -6,7 +6,8 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { readFileSafe, writeFileAtomic } from "../host/files.ts";
-import { type Journal, pairSchema, RESULTS } from "./journal.ts";
+import { type Journal, pairSchema } from "./journal.ts";
+import { RESULTS } from "./outcome.ts";
 
 /** One history entry. */
 export const historyEntrySchema = z.object({

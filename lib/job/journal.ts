@@ -7,50 +7,18 @@ import { join } from "node:path";
 import { z } from "zod";
 import { errorMessage } from "../core/errors.ts";
 import { readFileSafe, writeFileAtomic } from "../host/files.ts";
+import { outcomeSchema } from "./outcome.ts";
+import { PHASES } from "./progress.ts";
 
 /** A release of one component: version and exact image ID. */
 export const releaseSchema = z.object({
-  version: z.string().nullable(),
+  // Bounded: a version can come from container-writable files (the status file).
+  version: z.string().max(64).nullable(),
   imageId: z.string().nullable(),
 });
 
 /** Backend + frontend releases. */
 export const pairSchema = z.object({ backend: releaseSchema, frontend: releaseSchema });
-
-/**
- * Phases in order. Everything before `swapping` leaves the live host untouched;
- * `swapping` and later mean the units may run the new images.
- */
-export const PHASES = [
-  "planned",
-  "backed-up",
-  "pulled",
-  "canary-passed",
-  "swapping",
-  "verifying",
-  "rolling-back",
-  "finishing",
-] as const;
-
-/** One phase. */
-export type Phase = (typeof PHASES)[number];
-
-/** How a job can end. */
-export const RESULTS = [
-  "completed",
-  "noop",
-  "rolled-back",
-  "rollback-failed",
-  "failed",
-  "refused",
-] as const;
-
-/** The recorded end of a job, written before its terminal status so a crash cannot redo the work. */
-export const outcomeSchema = z.object({
-  result: z.enum(RESULTS),
-  message: z.string(),
-  step: z.number().int().min(0).max(5),
-});
 
 /** The journal document. */
 export const journalSchema = z.object({
@@ -81,11 +49,6 @@ export type ReleasePair = z.infer<typeof pairSchema>;
 /** The journal's path. */
 export function journalPath(stateDir: string): string {
   return join(stateDir, "journal.json");
-}
-
-/** True when the live units may already run something else than `from`. */
-export function liveTouched(phase: Phase): boolean {
-  return PHASES.indexOf(phase) >= PHASES.indexOf("swapping");
 }
 
 /** Reads the journal; null when none. A corrupt journal is reported, not trusted. */

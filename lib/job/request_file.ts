@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { type AppVersion, parseAppVersion } from "../core/app_version.ts";
-import { InputError } from "../core/errors.ts";
+import { errorMessage, InputError } from "../core/errors.ts";
 import { ensureDir, readFileSafe, writeFileAtomic } from "../host/files.ts";
 
 /** The request's file name in the data dir. */
@@ -116,6 +116,7 @@ export type ArchiveResult =
   | { kind: "none" }
   | { kind: "archived"; path: string }
   | { kind: "moved-aside"; path: string; what: string }
+  | { kind: "kept-aside"; path: string; reason: string }
   | { kind: "replaced" };
 
 /**
@@ -160,13 +161,51 @@ export async function archiveRequest(options: ArchiveOptions): Promise<ArchiveRe
       if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
     }
   }
-  const dir = join(options.stateDir, "requests");
+  try {
+    const dest = await keepInArchive(options.stateDir, `${stamp}.${options.outcome}`, text);
+    await Deno.remove(taken);
+    return { kind: "archived", path: dest };
+  } catch (err) {
+    // The state dir is full or gone: the request stays, under its private name (so the
+    // .path unit does not fire again), and the next run archives it (archiveLeftovers).
+    return { kind: "kept-aside", path: taken, reason: errorMessage(err) };
+  }
+}
+
+async function keepInArchive(stateDir: string, suffix: string, text: string | null) {
+  const dir = join(stateDir, "requests");
   await ensureDir(dir, 0o700);
-  const dest = join(dir, `${REQUEST_FILE}.${stamp}.${options.outcome}`);
+  const dest = join(dir, `${REQUEST_FILE}.${suffix}`);
   await writeFileAtomic(dest, text ?? "(unreadable or over 64 KiB)\n", { mode: 0o600 });
-  await Deno.remove(taken);
   await pruneArchive(dir, 50);
-  return { kind: "archived", path: dest };
+  return dest;
+}
+
+/**
+ * Archives requests an earlier run took out of the data dir but could not
+ * archive (`kept-aside`): regular files of the tool's own private naming only.
+ * Returns the archived paths; a failure leaves the file for the run after.
+ */
+export async function archiveLeftovers(dataDir: string, stateDir: string): Promise<string[]> {
+  const done: string[] = [];
+  const prefix = `.${REQUEST_FILE}.`;
+  for await (const e of Deno.readDir(dataDir)) {
+    if (!e.isFile || !e.name.startsWith(prefix)) continue;
+    const path = join(dataDir, e.name);
+    let text: string | null;
+    try {
+      text = await readFileSafe(path, { maxBytes: REQUEST_MAX_BYTES });
+    } catch {
+      text = null;
+    }
+    try {
+      done.push(await keepInArchive(stateDir, e.name.slice(prefix.length), text));
+      await Deno.remove(path);
+    } catch {
+      // still no room: left for the next run
+    }
+  }
+  return done;
 }
 
 async function pruneArchive(dir: string, keep: number): Promise<void> {

@@ -12,17 +12,11 @@ import type { Logger } from "../cli/log.ts";
 /** The status file's name in the data dir. */
 export const STATUS_FILE = "upgrade-status.json";
 
-/** The UI's labels for steps 1–5, in order. */
-export const STEP_LABELS = [
-  "Backing up data",
-  "Pulling backend container",
-  "Pulling frontend container",
-  "Restarting services",
-  "Running health check",
-] as const;
+/** The statuses the UI understands (it shows anything else as unknown). */
+export const statusValueSchema = z.enum(["running", "completed", "failed"]);
 
-/** Statuses the UI understands. */
-export type StatusValue = "running" | "completed" | "failed";
+/** A status the UI understands. */
+export type StatusValue = z.infer<typeof statusValueSchema>;
 
 /** The status document (contract fields + the tool's own). */
 export const statusSchema = z.looseObject({

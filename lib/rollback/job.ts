@@ -12,8 +12,10 @@ import { errorMessage, ToolError } from "../core/errors.ts";
 import { appendHistory, entryFromJournal } from "../job/history.ts";
 import type { Host } from "../host/host.ts";
 import { keepVersionTag } from "../release/image_retention.ts";
-import { advance, finish, type Job, newJobId, setStatus } from "../job/job.ts";
-import { type Journal, liveTouched, type ReleasePair, writeJournal } from "../job/journal.ts";
+import { advance, blankJournal, type Job, newJob, settle, showStep } from "../job/job.ts";
+import { type Journal, type ReleasePair, writeJournal } from "../job/journal.ts";
+import type { Outcome } from "../job/outcome.ts";
+import { liveTouched, stepNumber } from "../job/progress.ts";
 import { pairText } from "../status/history_view.ts";
 import { pullImage } from "../release/pull.ts";
 import { restoreDatabase, type RestoreResult } from "../release/restore.ts";
@@ -22,6 +24,8 @@ import { switchImages, verifyHealth } from "../release/switch.ts";
 
 /** How the rollback ended. */
 export interface RollbackOutcome {
+  /** The recorded outcome (its exit code: lib/job/outcome.ts exitFor). */
+  outcome: Outcome;
   /** True when the target runs, healthy, with the expected version. */
   ok: boolean;
   /** The job id. */
@@ -58,11 +62,11 @@ async function supersede(host: Host, old: Journal): Promise<void> {
 async function pullMissing(job: Job, plan: RollbackPlan): Promise<void> {
   const { host, journal } = job;
   for (const pull of plan.pulls) {
-    await setStatus(job, {
-      status: "running",
-      step: pull.which === "backend" ? 2 : 3,
-      message: `Pulling ${pull.ref}`,
-    });
+    await showStep(
+      job,
+      pull.which === "backend" ? "pull-backend" : "pull-frontend",
+      `Pulling ${pull.ref}`,
+    );
     const id = await pullImage(host, { ref: pull.ref, signal: job.signal });
     if (pull.recordedId && id !== pull.recordedId) {
       host.log.warn(
@@ -79,11 +83,7 @@ async function pullMissing(job: Job, plan: RollbackPlan): Promise<void> {
 async function restoreData(job: Job, plan: RollbackPlan): Promise<RestoreResult> {
   const { host } = job;
   const snapshot = plan.snapshot!;
-  await setStatus(job, {
-    status: "running",
-    step: 4,
-    message: `Restoring the database snapshot ${snapshot.name}`,
-  });
+  await showStep(job, "restart", `Restoring the database snapshot ${snapshot.name}`);
   const unit = host.config.backend.service;
   host.log.info(`stopping ${unit} to restore ${snapshot.name}`);
   await host.systemd.stop(unit, ms(host.config.timeouts.stop) + ms(host.config.timeouts.restart));
@@ -105,45 +105,20 @@ export async function runRollback(
   plan: RollbackPlan,
   signal: AbortSignal,
 ): Promise<RollbackOutcome> {
-  const now = host.clock.now();
   if (plan.interrupted) await supersede(host, plan.interrupted);
   const journal: Journal = {
-    id: newJobId(now),
-    kind: "rollback",
-    trigger: "operator",
-    startedAt: now.toISOString(),
-    attempts: 1,
-    phase: "planned",
+    ...blankJournal(host.clock.now(), { kind: "rollback", trigger: "operator", requestText: null }),
     from: plan.from,
     to: structuredClone(plan.to),
-    requestText: null,
     backup: plan.snapshot?.path ?? null,
-    failure: null,
   };
-  const job: Job = { host, journal, signal, startedMono: host.clock.monotonic() };
+  const job: Job = newJob(host, journal, signal);
   let restore: RestoreResult | null = null;
   const target = pairText(journal.to);
   host.log.info(`rollback ${journal.id}: ${pairText(journal.from)} → ${target} (${plan.source})`);
-  const end = async (ok: boolean, message: string, step: number): Promise<RollbackOutcome> => {
-    await finish(job, { result: ok ? "completed" : "failed", message, step });
-    return {
-      ok,
-      jobId: journal.id,
-      from: journal.from,
-      to: journal.to,
-      message,
-      liveTouched: liveTouched(journal.phase),
-      restore,
-      durationMs: Math.round(host.clock.monotonic() - job.startedMono),
-    };
-  };
-  try {
+  const outcome = await settle(job, async () => {
     await advance(job, "planned");
-    await setStatus(job, {
-      status: "running",
-      step: 1,
-      message: `Rolling back to ${target} (started by the operator)`,
-    });
+    await showStep(job, "backup", `Rolling back to ${target} (started by the operator)`);
     await pullMissing(job, plan);
     await advance(job, "pulled");
     if (signal.aborted) throw new ToolError("interrupted by a signal before anything live changed");
@@ -154,7 +129,7 @@ export async function runRollback(
       );
     }
     if (plan.snapshot) restore = await restoreData(job, plan);
-    await setStatus(job, { status: "running", step: 4 });
+    await showStep(job, "restart");
     await switchImages(host, {
       target: { backend: journal.to.backend.imageId!, frontend: journal.to.frontend.imageId! },
       current: {
@@ -163,7 +138,7 @@ export async function runRollback(
       },
     });
     await advance(job, "verifying");
-    await setStatus(job, { status: "running", step: 5 });
+    await showStep(job, "health");
     const health = await verifyHealth(host, { backendVersion: journal.to.backend.version, signal });
     if (!health.healthy) {
       throw new ToolError(
@@ -173,19 +148,36 @@ export async function runRollback(
       );
     }
     const restored = restore ? ` with the database snapshot ${plan.snapshot!.name}` : "";
-    return await end(
-      true,
-      `Rolled back from ${pairText(journal.from)} to ${target}${restored} (by the operator).`,
-      5,
-    );
-  } catch (err) {
-    const reason = signal.aborted ? "interrupted by a signal" : errorMessage(err);
+    return {
+      result: "completed",
+      message: `Rolled back from ${
+        pairText(journal.from)
+      } to ${target}${restored} (by the operator).`,
+      step: stepNumber("health"),
+    };
+  }, (reason) => {
     const aside = restore ? ` The database from before the restore is in ${restore.asideDir}.` : "";
     const message = liveTouched(journal.phase)
       ? `Rollback to ${target} failed: ${reason}.${aside} By hand: 'grapheon-tool status', ` +
         `'journalctl -u ${host.config.backend.service}', then 'grapheon-tool rollback --to X.Y.Z'.`
       : `Rollback to ${target} failed before anything live changed: ${reason}. ` +
         `Still running ${pairText(journal.from)}.`;
-    return await end(false, message, journal.phase === "verifying" ? 5 : 4);
-  }
+    return Promise.resolve({
+      result: "failed",
+      cause: "needs-operator",
+      message,
+      step: stepNumber(journal.phase === "verifying" ? "health" : "restart"),
+    });
+  });
+  return {
+    outcome,
+    ok: outcome.result === "completed",
+    jobId: journal.id,
+    from: journal.from,
+    to: journal.to,
+    message: outcome.message,
+    liveTouched: liveTouched(journal.phase),
+    restore,
+    durationMs: Math.round(host.clock.monotonic() - job.startedMono),
+  };
 }

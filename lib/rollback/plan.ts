@@ -8,7 +8,8 @@
  */
 import type { AppVersion } from "../core/app_version.ts";
 import type { HistoryEntry } from "../job/history.ts";
-import { type Journal, liveTouched, type Release, type ReleasePair } from "../job/journal.ts";
+import type { Journal, Release, ReleasePair } from "../job/journal.ts";
+import { liveTouched } from "../job/progress.ts";
 
 /** The release to switch to, per component, and where it was found. */
 export interface RollbackTarget {

@@ -1,76 +1,73 @@
 /** `grapheon-tool upgrade --dry-run`: the plan (from → to, images, steps), with nothing changed. */
 import { join } from "node:path";
-import type { CommandContext } from "../cli/command.ts";
-import { EXIT } from "../core/exit_codes.ts";
+import { z } from "zod";
 import type { Host } from "../host/host.ts";
+import { pairSchema } from "../job/journal.ts";
+import { STEPS } from "../job/progress.ts";
 import { parseRequest, readRequestText } from "../job/request_file.ts";
+import { canaryPolicy } from "./canary_policy.ts";
 import type { Target } from "./plan.ts";
-import { decide } from "./steps.ts";
+import { decide, versionRef } from "./steps.ts";
 
-/** What the dry run needs of the upgrade's options. */
-export interface DryRunOptions {
-  /** Target from the flags, or null to read the request. */
-  target: Target | null;
-  /** --allow-downgrade. */
-  allowDowngrade: boolean;
-  /** The canary would run. */
-  canary: boolean;
-}
+/** The dry run's `--json` document when there is a target. */
+export const planSchema = z.object({
+  decision: z.enum(["upgrade", "noop", "refuse-downgrade"]),
+  reason: z.string().nullable(),
+  from: pairSchema,
+  to: z.object({ backend: z.string(), frontend: z.string() }),
+  images: z.object({ backend: z.string(), frontend: z.string(), runTag: z.string() }),
+  canary: z.object({ run: z.boolean(), reason: z.string().nullable() }),
+  steps: z.array(z.string()),
+});
 
-/** Prints the plan. */
-export async function dryRun(
-  ctx: CommandContext,
+/** The dry run's `--json` document: the plan, or why there is none. */
+export const dryRunSchema = z.union([
+  planSchema,
+  z.object({ plan: z.null(), reason: z.string() }),
+]);
+
+/** The dry run's result. */
+export type DryRun = z.infer<typeof dryRunSchema>;
+
+/** The plan for `target` (or the pending request), as the run would make it. */
+export async function planUpgrade(
   host: Host,
-  options: DryRunOptions,
-): Promise<number> {
+  options: { target: Target | null; allowDowngrade: boolean; canary: boolean },
+): Promise<DryRun> {
   let target = options.target;
   if (!target) {
     const text = await readRequestText(host.config.dataDir);
-    if (text === null) {
-      ctx.out(
-        ctx.global.json
-          ? JSON.stringify({ plan: null, reason: "no upgrade requested" })
-          : "no upgrade requested",
-      );
-      return EXIT.OK;
-    }
+    if (text === null) return { plan: null, reason: "no upgrade requested" };
     target = parseRequest(text, join(host.config.dataDir, "upgrade-requested"));
   }
   const { from, decision } = await decide(host, { target, allowDowngrade: options.allowDowngrade });
-  const plan = {
+  const policy = canaryPolicy(host, options.canary);
+  return {
     decision: decision.kind,
     reason: "reason" in decision ? decision.reason : null,
     from,
     to: target,
     images: {
-      backend: `${host.config.backend.image}:v${target.backend}`,
-      frontend: `${host.config.frontend.image}:v${target.frontend}`,
+      backend: versionRef(host, "backend", target.backend),
+      frontend: versionRef(host, "frontend", target.frontend),
       runTag: host.config.runTag,
     },
-    steps: [
-      "1 back up network.db",
-      "2 pull backend",
-      "3 pull frontend",
-      ...(options.canary && host.config.canary.enabled
-        ? ["canary: run the new backend beside the live one"]
-        : []),
-      `4 point :${host.config.runTag} at the new images, restart ${host.config.backend.service} then ${host.config.frontend.service}`,
-      "5 health check (status and version); roll back on failure",
-    ],
+    canary: { run: policy.run, reason: policy.run ? null : policy.reason },
+    steps: STEPS.map((s, i) => `${i + 1} ${s.label}`),
   };
-  if (ctx.global.json) ctx.out(JSON.stringify(plan, null, 2));
-  else {
-    ctx.out(`plan: ${decision.kind}${plan.reason ? ` (${plan.reason})` : ""}`);
-    ctx.out(
-      `from: backend ${from.backend.version ?? "?"} (${
-        from.backend.imageId?.slice(0, 12) ?? "no container"
-      }), ` +
-        `frontend ${from.frontend.version ?? "?"} (${
-          from.frontend.imageId?.slice(0, 12) ?? "no container"
-        })`,
-    );
-    ctx.out(`to:   ${plan.images.backend}, ${plan.images.frontend}`);
-    for (const s of plan.steps) ctx.out(`  ${s}`);
-  }
-  return EXIT.OK;
+}
+
+/** The plan in words, a line each. */
+export function dryRunLines(dry: DryRun): string[] {
+  if ("plan" in dry) return [dry.reason];
+  const plan = dry;
+  const img = (id: string | null) => id?.slice(0, 12) ?? "no container";
+  return [
+    `plan: ${plan.decision}${plan.reason ? ` (${plan.reason})` : ""}`,
+    `from: backend ${plan.from.backend.version ?? "?"} (${img(plan.from.backend.imageId)}), ` +
+    `frontend ${plan.from.frontend.version ?? "?"} (${img(plan.from.frontend.imageId)})`,
+    `to:   ${plan.images.backend}, ${plan.images.frontend} (as :${plan.images.runTag})`,
+    `canary: ${plan.canary.run ? "runs" : `skipped: ${plan.canary.reason}`}`,
+    ...plan.steps.map((s) => `  ${s}`),
+  ];
 }

@@ -1,22 +1,24 @@
 /**
- * The steps of an upgrade, in order (backup, pulls, canary, swap, verification),
- * and the two ways it ends after the swap: complete, or roll back. Each writes
- * the status the UI polls before it acts; `commands/upgrade.ts` runs them.
+ * The steps of an upgrade (backup, pulls, canary, swap, verification) and the
+ * rollback after a failed swap. Each shows its UI step before it acts, and
+ * returns or throws: none of them ends the job (lib/upgrade/run.ts does).
  */
 import { join } from "node:path";
-import { backupDatabase } from "../release/backup.ts";
-import { runCanary } from "../release/canary.ts";
+import { imageTag } from "../core/app_version.ts";
 import { formatDuration } from "../core/duration.ts";
 import { errorMessage, ToolError } from "../core/errors.ts";
-import { EXIT, type ExitCode } from "../core/exit_codes.ts";
-import { keepVersionTag, pruneOldImages } from "../release/image_retention.ts";
-import { advance, exitFor, finish, type Job, type JobResult, setStatus } from "../job/job.ts";
+import type { Host } from "../host/host.ts";
+import { advance, type Job, showStep } from "../job/job.ts";
 import { type Journal, type ReleasePair, writeJournal } from "../job/journal.ts";
+import type { Outcome } from "../job/outcome.ts";
+import { stepNumber } from "../job/progress.ts";
+import { backupDatabase } from "../release/backup.ts";
+import { runCanary } from "../release/canary.ts";
+import { keepVersionTag, pruneOldImages } from "../release/image_retention.ts";
 import { livePair, readLive } from "../release/live.ts";
 import { pullImage } from "../release/pull.ts";
 import { switchImages, verifyHealth } from "../release/switch.ts";
 import { decideUpgrade, type Decision, type Target } from "./plan.ts";
-import type { Host } from "../host/host.ts";
 
 /** Before step 1: what runs, and whether `target` is an upgrade, a no-op or a refused downgrade. */
 export async function decide(
@@ -26,8 +28,8 @@ export async function decide(
   const from = livePair(await readLive(host));
   const { target } = options;
   const localTargetIds = {
-    backend: await host.podman.imageId(`${host.config.backend.image}:v${target.backend}`),
-    frontend: await host.podman.imageId(`${host.config.frontend.image}:v${target.frontend}`),
+    backend: await host.podman.imageId(versionRef(host, "backend", target.backend)),
+    frontend: await host.podman.imageId(versionRef(host, "frontend", target.frontend)),
   };
   const decision = decideUpgrade({
     current: from,
@@ -38,10 +40,15 @@ export async function decide(
   return { from, decision };
 }
 
+/** `<image>:vX.Y.Z` of a component. */
+export function versionRef(host: Host, which: "backend" | "frontend", version: string): string {
+  return `${host.config[which].image}:${imageTag(version)}`;
+}
+
 /** Step 1. */
 export async function backUp(job: Job): Promise<void> {
   const { host } = job;
-  await setStatus(job, { status: "running", step: 1 });
+  await showStep(job, "backup");
   const result = await backupDatabase({
     dataDir: host.config.dataDir,
     backupsDir: join(host.config.stateDir, "backups"),
@@ -61,9 +68,11 @@ export async function backUp(job: Job): Promise<void> {
 /** Steps 2–3: both pulls succeed before anything live is touched. */
 export async function pullBoth(job: Job): Promise<void> {
   const { host, journal } = job;
-  for (const [step, which] of [[2, "backend"], [3, "frontend"]] as const) {
-    await setStatus(job, { status: "running", step });
-    const ref = `${host.config[which].image}:v${journal.to[which].version}`;
+  for (
+    const [step, which] of [["pull-backend", "backend"], ["pull-frontend", "frontend"]] as const
+  ) {
+    await showStep(job, step);
+    const ref = versionRef(host, which, journal.to[which].version!);
     const known = journal.to[which].imageId;
     if (known && (await host.podman.imageId(ref)) === known) continue; // resumed after a pull that finished
     journal.to[which].imageId = await pullImage(host, { ref, signal: job.signal });
@@ -71,13 +80,13 @@ export async function pullBoth(job: Job): Promise<void> {
   }
 }
 
-/** The pre-flight canary (issue 9): null when it passed, else the refused exit code. */
-export async function canary(job: Job): Promise<number | null> {
-  await setStatus(job, {
-    status: "running",
-    step: 4,
-    message: "Trying the new backend beside the live one (canary)",
-  });
+/**
+ * The pre-flight canary (issue 9): null when it passed, else why the release
+ * was refused. Throws when the canary could not judge the release (podman could
+ * not start it, a signal): that is a failure of the host, not of the release.
+ */
+export async function canary(job: Job): Promise<string | null> {
+  await showStep(job, "restart", "Trying the new backend beside the live one (canary)");
   const verdict = await runCanary(job.host, {
     imageId: job.journal.to.backend.imageId!,
     version: job.journal.to.backend.version!,
@@ -90,39 +99,28 @@ export async function canary(job: Job): Promise<number | null> {
       `the canary container could not be started (${verdict.reason}), so the release was not judged`,
     );
   }
-  if (verdict.passed) return null;
-  const code = await end(job, {
-    result: "refused",
-    message:
-      `Upgrade to ${
-        versions(job.journal.to)
-      } refused: the new backend failed its canary (${verdict.reason}). ` +
-      `Nothing live was touched; still running ${versions(job.journal.from)}.`,
-    step: 4,
-  }, EXIT.CANARY_REFUSED);
-  return code;
+  return verdict.passed ? null : verdict.reason ?? "no reason given";
 }
 
-/** Step 4. `current`: the images running now, when they may differ from the journal's `from` (a resume). */
-export async function swap(
-  job: Job,
-  current?: { backend: string | null; frontend: string | null },
-): Promise<void> {
+/** Step 4: the units run the new images. A resumed job starts from what runs now. */
+export async function swap(job: Job): Promise<void> {
   const { host, journal } = job;
-  await setStatus(job, { status: "running", step: 4 });
+  await showStep(job, "restart");
   for (const which of ["backend", "frontend"] as const) {
     await keepVersionTag(host, which, journal.from[which]);
   }
+  const live = job.resumed ? await readLive(host) : null;
   await switchImages(host, {
     target: { backend: journal.to.backend.imageId!, frontend: journal.to.frontend.imageId! },
-    current: current ??
-      { backend: journal.from.backend.imageId, frontend: journal.from.frontend.imageId },
+    current: live
+      ? { backend: live.backend.imageId, frontend: live.frontend.imageId }
+      : { backend: journal.from.backend.imageId, frontend: journal.from.frontend.imageId },
   });
 }
 
 /** Step 5. */
 export async function verify(job: Job): Promise<void> {
-  await setStatus(job, { status: "running", step: 5 });
+  await showStep(job, "health");
   const result = await verifyHealth(job.host, {
     backendVersion: job.journal.to.backend.version,
     signal: job.signal,
@@ -137,14 +135,8 @@ export async function verify(job: Job): Promise<void> {
   job.host.log.info(`new release healthy after ${formatDuration(result.elapsedMs)}`);
 }
 
-/** Success: the terminal status first (the UI is waiting), then old images are pruned, best effort. */
-export async function complete(job: Job): Promise<number> {
-  const { journal, host } = job;
-  const code = await end(job, {
-    result: "completed",
-    message: `Upgraded from ${versions(journal.from)} to ${versions(journal.to)}.`,
-    step: 5,
-  });
+/** After success (and its terminal status): old images pruned, best effort. */
+export async function pruneAfter(host: Host, journal: Journal): Promise<void> {
   const protect = new Set(
     [
       journal.to.backend.imageId,
@@ -156,22 +148,20 @@ export async function complete(job: Job): Promise<number> {
   await pruneOldImages(host, protect).catch((err) =>
     host.log.warn(`image pruning failed: ${errorMessage(err)}`)
   );
-  return code;
 }
 
-/** Back to the exact images that ran before, verified; says what to do by hand if that fails too. */
-export async function rollBack(job: Job, reason: string): Promise<number> {
+/**
+ * Back to the exact images that ran before, verified. Never throws: the
+ * outcome says whether the previous release runs, or what to do by hand.
+ */
+export async function rollBack(job: Job, reason: string): Promise<Outcome> {
   const { host, journal } = job;
-  journal.failure = reason;
-  await advance(job, "rolling-back");
-  host.log.error(`upgrade failed: ${reason}; rolling back to ${versions(journal.from)}`);
-  await setStatus(job, {
-    status: "running",
-    step: 5,
-    message: `Rolling back to ${versions(journal.from)}: ${reason}`,
-  });
   const failed = `Upgrade to ${versions(journal.to)} failed: ${reason}.`;
   try {
+    journal.failure = reason;
+    await advance(job, "rolling-back");
+    host.log.error(`upgrade failed: ${reason}; rolling back to ${versions(journal.from)}`);
+    await showStep(job, "health", `Rolling back to ${versions(journal.from)}: ${reason}`);
     if (!journal.from.backend.imageId || !journal.from.frontend.imageId) {
       throw new ToolError(
         "no previous images were recorded (no containers ran before the upgrade)",
@@ -187,7 +177,7 @@ export async function rollBack(job: Job, reason: string): Promise<number> {
       throw new ToolError(`the previous release is not healthy either: ${health.lastReason}`);
     }
   } catch (err) {
-    return await end(job, {
+    return {
       result: "rollback-failed",
       message:
         `${failed} Rolling back to ${versions(journal.from)} failed too: ${errorMessage(err)}. ` +
@@ -195,24 +185,14 @@ export async function rollBack(job: Job, reason: string): Promise<number> {
           journal.from.backend.version ?? "X.Y.Z"
         }'; ` +
         `logs: 'journalctl -u grapheon-upgrade.service -u ${host.config.backend.service}'.`,
-      step: 5,
-    });
+      step: stepNumber("health"),
+    };
   }
-  return await end(job, {
+  return {
     result: "rolled-back",
     message: `${failed} Rolled back: the app is back on ${versions(journal.from)}.`,
-    step: 5,
-  });
-}
-
-/** Ends the job with an outcome and returns its exit code. */
-export async function end(
-  job: Job,
-  outcome: { result: JobResult; message: string; step: number; archiveAny?: boolean },
-  refusedCode?: ExitCode,
-): Promise<number> {
-  await finish(job, outcome);
-  return exitFor(outcome.result, refusedCode);
+    step: stepNumber("health"),
+  };
 }
 
 /** Throws when a signal asked to stop (a safe point before the swap). */
@@ -226,24 +206,8 @@ export function sameImages(j: Journal): boolean {
     j.to.frontend.imageId === j.from.frontend.imageId;
 }
 
-/** The UI step a phase belongs to. */
-export function currentStep(job: Job): number {
-  return job.lastStep ?? {
-    planned: 1,
-    "backed-up": 2,
-    pulled: 4,
-    "canary-passed": 4,
-    swapping: 4,
-    verifying: 5,
-    "rolling-back": 5,
-    finishing: 5,
-  }[
-    job.journal.phase
-  ];
-}
-
 /** `0.3.0`, or `backend X / frontend Y` when they differ. */
-export function versions(pair: Journal["from"]): string {
+export function versions(pair: ReleasePair): string {
   const b = pair.backend.version ?? "unknown";
   const f = pair.frontend.version ?? "unknown";
   return b === f ? b : `backend ${b} / frontend ${f}`;
