@@ -76,6 +76,33 @@ export async function writeFileAtomic(
   await syncDir(dir);
 }
 
+/** True for "no space left on device" (and the quota twin). */
+export function isNoSpace(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code;
+  return code === "ENOSPC" || code === "EDQUOT" ||
+    (err instanceof Error && /No space left on device|Disk quota exceeded/.test(err.message));
+}
+
+/**
+ * The last resort when a full filesystem refuses the temp file: truncate and
+ * rewrite the existing regular file in place (its own blocks are freed first).
+ * Not atomic: only for a file whose readers retry a torn read (the UI's status
+ * poll). Never creates a file and never follows a symlink (O_NOFOLLOW).
+ */
+export async function rewriteInPlace(path: string, data: string): Promise<void> {
+  const handle = await fsp.open(path, constants.O_WRONLY | constants.O_NOFOLLOW);
+  try {
+    if (!(await handle.stat()).isFile()) {
+      throw new UnsafePathError(`${path}: is not a regular file`);
+    }
+    await handle.truncate(0);
+    await handle.writeFile(new TextEncoder().encode(data));
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Fsyncs a directory so a rename in it survives power loss (best effort). */
 export async function syncDir(dir: string): Promise<void> {
   try {

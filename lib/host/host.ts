@@ -10,6 +10,13 @@ import { type HttpGet, httpGet } from "./http.ts";
 import type { Logger } from "../cli/log.ts";
 import { Podman } from "./podman.ts";
 import { Systemd } from "./systemd.ts";
+import type { Journal } from "../job/journal.ts";
+
+/** The Podman operations, as an interface (lib/host/podman.ts implements it; tests fake it). */
+export type PodmanOps = { [K in keyof Podman]: Podman[K] };
+
+/** The systemd operations, as an interface (lib/host/systemd.ts implements it; tests fake it). */
+export type SystemdOps = { [K in keyof Systemd]: Systemd[K] };
 
 /** Everything a command may touch outside the process. */
 export interface Host {
@@ -24,9 +31,14 @@ export interface Host {
   /** HTTP GET. */
   http: HttpGet;
   /** Podman operations. */
-  podman: Podman;
+  podman: PodmanOps;
   /** systemd operations. */
-  systemd: Systemd;
+  systemd: SystemdOps;
+  /**
+   * Told of every journal write, after it is on disk. Nothing in the tool depends
+   * on it: it is where a test stops the world as a SIGKILL would (tests/fake_host).
+   */
+  onJournal?: (journal: Journal) => void;
 }
 
 /** The real host for a config. */

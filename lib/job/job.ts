@@ -94,10 +94,16 @@ export function currentStep(job: Job): number {
   return job.lastStep ?? stepNumber(PHASE_STEP[job.journal.phase]);
 }
 
+/** Writes the job's journal (or `journal`, a variant of it) atomically: every journal write goes here. */
+export async function saveJournal(job: Job, journal: Journal = job.journal): Promise<void> {
+  await writeJournal(job.host.config.stateDir, journal);
+  job.host.onJournal?.(journal);
+}
+
 /** Records that the job reached `phase` (journal written before the phase's effects). */
 export async function advance(job: Job, phase: Phase): Promise<void> {
   job.journal.phase = phase;
-  await writeJournal(job.host.config.stateDir, job.journal);
+  await saveJournal(job);
   job.host.log.debug(`journal: phase ${phase}`);
 }
 
@@ -131,7 +137,7 @@ export async function finish(
     // Recorded first: a crash from here on only redoes this bookkeeping, never the work.
     await attempt(
       "record the outcome in the journal",
-      () => writeJournal(host.config.stateDir, { ...journal, phase: "finishing", outcome }),
+      () => saveJournal(job, { ...journal, phase: "finishing", outcome }),
     );
   }
   await writeUiStatus(job, {

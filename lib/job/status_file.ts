@@ -6,7 +6,13 @@
  */
 import { join } from "node:path";
 import { z } from "zod";
-import { lstatOrNull, readFileSafe, writeFileAtomic } from "../host/files.ts";
+import {
+  isNoSpace,
+  lstatOrNull,
+  readFileSafe,
+  rewriteInPlace,
+  writeFileAtomic,
+} from "../host/files.ts";
 import type { Logger } from "../cli/log.ts";
 
 /** The status file's name in the data dir. */
@@ -81,7 +87,15 @@ export async function writeStatus(
     );
     await Deno.remove(path, { recursive: false });
   }
-  await writeFileAtomic(path, JSON.stringify(doc, null, 2) + "\n", { mode: 0o644 });
+  const text = JSON.stringify(doc, null, 2) + "\n";
+  try {
+    await writeFileAtomic(path, text, { mode: 0o644 });
+  } catch (err) {
+    // A full data dir must not leave the UI polling "running" forever.
+    if (!isNoSpace(err) || !info?.isFile) throw err;
+    log?.warn(`${path}: no room for a new status file; rewriting it in place`);
+    await rewriteInPlace(path, text);
+  }
 }
 
 /** Reads the status file; null when absent; `{status:"error"}`-like when unparseable. */

@@ -12,8 +12,16 @@ import { errorMessage, ToolError } from "../core/errors.ts";
 import { appendHistory, entryFromJournal } from "../job/history.ts";
 import type { Host } from "../host/host.ts";
 import { keepVersionTag } from "../release/image_retention.ts";
-import { advance, blankJournal, type Job, newJob, settle, showStep } from "../job/job.ts";
-import { type Journal, type ReleasePair, writeJournal } from "../job/journal.ts";
+import {
+  advance,
+  blankJournal,
+  type Job,
+  newJob,
+  saveJournal,
+  settle,
+  showStep,
+} from "../job/job.ts";
+import { type Journal, type ReleasePair } from "../job/journal.ts";
 import type { Outcome } from "../job/outcome.ts";
 import { liveTouched, stepNumber } from "../job/progress.ts";
 import { pairText } from "../status/history_view.ts";
@@ -76,7 +84,7 @@ async function pullMissing(job: Job, plan: RollbackPlan): Promise<void> {
       );
     }
     journal.to[pull.which].imageId = id;
-    await writeJournal(host.config.stateDir, journal);
+    await saveJournal(job);
   }
 }
 

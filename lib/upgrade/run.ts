@@ -17,9 +17,10 @@ import {
   type Job,
   newJob,
   notStarted,
+  saveJournal,
   settle,
 } from "../job/job.ts";
-import { type Journal, readJournal, writeJournal } from "../job/journal.ts";
+import { type Journal, readJournal } from "../job/journal.ts";
 import type { Outcome } from "../job/outcome.ts";
 import { liveTouched, stepNumber } from "../job/progress.ts";
 import { archiveLeftovers, parseRequest, readRequestText } from "../job/request_file.ts";
@@ -155,7 +156,7 @@ async function resume(host: Host, journal: Journal, run: UpgradeRun): Promise<Ou
   }
   const outcome = await settle(job, async () => {
     if (journal.attempts > host.config.maxAttempts) return await giveUp(job);
-    await writeJournal(host.config.stateDir, journal);
+    await saveJournal(job);
     await cleanupCanary(host);
     host.log.warn(
       `resuming interrupted ${journal.kind} ${journal.id} at phase ${journal.phase} (attempt ${journal.attempts})`,
@@ -236,7 +237,7 @@ async function giveUp(job: Job): Promise<Outcome> {
   }
   if (journal.phase !== "rolling-back") {
     // Live units may run the new images: one last try at the known-good release.
-    await writeJournal(job.host.config.stateDir, journal);
+    await saveJournal(job);
     return await rollBack(job, `the upgrade ${times}`);
   }
   return {

@@ -8,8 +8,8 @@ import { imageTag } from "../core/app_version.ts";
 import { formatDuration } from "../core/duration.ts";
 import { errorMessage, ToolError } from "../core/errors.ts";
 import type { Host } from "../host/host.ts";
-import { advance, type Job, showStep } from "../job/job.ts";
-import { type Journal, type ReleasePair, writeJournal } from "../job/journal.ts";
+import { advance, type Job, saveJournal, showStep } from "../job/job.ts";
+import { type Journal, type ReleasePair } from "../job/journal.ts";
 import type { Outcome } from "../job/outcome.ts";
 import { stepNumber } from "../job/progress.ts";
 import { backupDatabase } from "../release/backup.ts";
@@ -76,7 +76,7 @@ export async function pullBoth(job: Job): Promise<void> {
     const known = journal.to[which].imageId;
     if (known && (await host.podman.imageId(ref)) === known) continue; // resumed after a pull that finished
     journal.to[which].imageId = await pullImage(host, { ref, signal: job.signal });
-    await writeJournal(host.config.stateDir, journal);
+    await saveJournal(job);
   }
 }
 
@@ -159,7 +159,10 @@ export async function rollBack(job: Job, reason: string): Promise<Outcome> {
   const failed = `Upgrade to ${versions(journal.to)} failed: ${reason}.`;
   try {
     journal.failure = reason;
-    await advance(job, "rolling-back");
+    // Unrecorded (a full state dir), the rollback is still better than none.
+    await advance(job, "rolling-back").catch((err) =>
+      host.log.error(`cannot record the rollback in the journal: ${errorMessage(err)}`)
+    );
     host.log.error(`upgrade failed: ${reason}; rolling back to ${versions(journal.from)}`);
     await showStep(job, "health", `Rolling back to ${versions(journal.from)}: ${reason}`);
     if (!journal.from.backend.imageId || !journal.from.frontend.imageId) {
