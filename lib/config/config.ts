@@ -4,6 +4,10 @@
  * `GRAPHEON_TOOL_CONFIG`). Unknown keys are errors so that typos are caught.
  */
 import { z } from "zod";
+import { parseJson } from "../core/json.ts";
+
+/** Re-exported for the disko readers (one formatter: lib/core/json.ts). */
+export { describeIssues } from "../core/json.ts";
 import { durationSchema } from "../core/duration.ts";
 import { ConfigError, errorMessage } from "../core/errors.ts";
 
@@ -146,29 +150,11 @@ export function defaultConfig(): Config {
   return configSchema.parse({});
 }
 
-/** One line per zod issue: `field a.b: message`. */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues.map((issue) => {
-    const field = issue.path.length ? issue.path.join(".") : "(top level)";
-    if (issue.code === "unrecognized_keys") {
-      const where = issue.path.length ? `${field}.` : "";
-      return `unknown key ${issue.keys.map((k) => where + k).join(", ")}`;
-    }
-    return `field ${field}: ${issue.message}`;
-  }).join("; ");
-}
-
 /** Parses config JSON text; throws ConfigError naming `source` and the field. */
 export function parseConfig(text: string, source: string): Config {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(`${source}: not valid JSON: ${errorMessage(err)}`);
-  }
-  const result = configSchema.safeParse(raw);
-  if (!result.success) throw new ConfigError(`${source}: ${describeIssues(result.error)}`);
-  return result.data;
+  const result = parseJson(configSchema, text, source);
+  if (!result.ok) throw new ConfigError(result.error);
+  return result.value;
 }
 
 /** Where the config comes from: `--config`, else `GRAPHEON_TOOL_CONFIG`, else the default path. */

@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { z } from "zod";
+import { parseJson } from "../core/json.ts";
 import { InputError } from "../core/errors.ts";
 import { readFileSafe, writeFileAtomic } from "../host/files.ts";
 
@@ -59,18 +60,9 @@ export function manifestPath(root: string, stateDir: string): string {
 export async function readManifest(path: string): Promise<Manifest | null> {
   const text = await readFileSafe(path, { maxBytes: 1_000_000 });
   if (text === null) return null;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    throw new InputError(`${path}: not valid JSON`);
-  }
-  const parsed = manifestSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new InputError(`${path}: field ${issue.path.join(".") || "(top)"}: ${issue.message}`);
-  }
-  return parsed.data;
+  const parsed = parseJson(manifestSchema, text, path);
+  if (!parsed.ok) throw new InputError(parsed.error);
+  return parsed.value;
 }
 
 /** Writes the manifest atomically (mode 0600). */

@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import { z } from "zod";
+import { parseJson } from "../core/json.ts";
 import { readFileSafe, writeFileAtomic } from "../host/files.ts";
 import { type Journal, pairSchema } from "./journal.ts";
 import { RESULTS } from "./outcome.ts";
@@ -46,16 +47,8 @@ export async function readHistory(
     return { entries: [], warning: err instanceof Error ? err.message : String(err) };
   }
   if (text === null) return { entries: [] };
-  try {
-    const parsed = z.array(historyEntrySchema).safeParse(JSON.parse(text));
-    if (parsed.success) return { entries: parsed.data };
-    return {
-      entries: [],
-      warning: `${path}: unexpected shape at ${parsed.error.issues[0].path.join(".")}`,
-    };
-  } catch {
-    return { entries: [], warning: `${path}: not valid JSON` };
-  }
+  const parsed = parseJson(z.array(historyEntrySchema), text, path);
+  return parsed.ok ? { entries: parsed.value } : { entries: [], warning: parsed.error };
 }
 
 /**

@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { errorMessage } from "../core/errors.ts";
+import { parseJson } from "../core/json.ts";
 import { readFileSafe, writeFileAtomic } from "../host/files.ts";
 import { outcomeSchema } from "./outcome.ts";
 import { PHASES } from "./progress.ts";
@@ -60,17 +61,8 @@ export async function readJournal(stateDir: string): Promise<Journal | { corrupt
     return { corrupt: errorMessage(err) };
   }
   if (text === null) return null;
-  try {
-    const parsed = journalSchema.safeParse(JSON.parse(text));
-    if (parsed.success) return parsed.data;
-    return {
-      corrupt: `${journalPath(stateDir)}: ${parsed.error.issues[0].path.join(".")}: ${
-        parsed.error.issues[0].message
-      }`,
-    };
-  } catch {
-    return { corrupt: `${journalPath(stateDir)}: not valid JSON` };
-  }
+  const parsed = parseJson(journalSchema, text, journalPath(stateDir));
+  return parsed.ok ? parsed.value : { corrupt: parsed.error };
 }
 
 /** Writes the journal atomically (root-only). */

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { type AppVersion, parseAppVersion } from "../core/app_version.ts";
 import { errorMessage, InputError } from "../core/errors.ts";
+import { parseJson } from "../core/json.ts";
 import { ensureDir, readFileSafe, writeFileAtomic } from "../host/files.ts";
 
 /** The request's file name in the data dir. */
@@ -59,20 +60,13 @@ export function parseRequest(text: string, path: string): UpgradeRequest {
       raw: text,
     };
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(trimmed);
-  } catch {
-    throw new InputError(`${path}: not valid JSON and not a bare version`);
-  }
-  const parsed = appRequestSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
+  const parsed = parseJson(appRequestSchema, trimmed, path);
+  if (!parsed.ok) {
     throw new InputError(
-      `${path}: field ${issue.path.join(".") || "(top level)"}: ${issue.message}`,
+      parsed.error.replace(/: not valid JSON\b/, ": not valid JSON and not a bare version"),
     );
   }
-  const r = parsed.data;
+  const r = parsed.value;
   const pick = (which: "backend" | "frontend"): AppVersion => {
     const own = `target_${which}_version` as const;
     const text = r[own] ?? r.target_version;

@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { z } from "zod";
+import { parseJson } from "../core/json.ts";
 import {
   isNoSpace,
   lstatOrNull,
@@ -107,12 +108,6 @@ export async function readStatus(dataDir: string): Promise<StatusDoc | null> {
     return { status: "error", message: err instanceof Error ? err.message : String(err) };
   }
   if (text === null) return null;
-  try {
-    const parsed = statusSchema.safeParse(JSON.parse(text));
-    return parsed.success
-      ? parsed.data
-      : { status: "error", message: "status file has an unexpected shape" };
-  } catch {
-    return { status: "error", message: "status file is not valid JSON" };
-  }
+  const parsed = parseJson(statusSchema, text, "status file");
+  return parsed.ok ? parsed.value : { status: "error", message: parsed.error };
 }

@@ -21,7 +21,7 @@ import {
   settle,
   showStep,
 } from "../job/job.ts";
-import { type Journal, type ReleasePair } from "../job/journal.ts";
+import type { Journal, ReleasePair } from "../job/journal.ts";
 import type { Outcome } from "../job/outcome.ts";
 import { liveTouched, stepNumber } from "../job/progress.ts";
 import { pairText } from "../status/history_view.ts";

@@ -9,7 +9,7 @@ import { formatDuration } from "../core/duration.ts";
 import { errorMessage, ToolError } from "../core/errors.ts";
 import type { Host } from "../host/host.ts";
 import { advance, type Job, saveJournal, showStep } from "../job/job.ts";
-import { type Journal, type ReleasePair } from "../job/journal.ts";
+import type { Journal, ReleasePair } from "../job/journal.ts";
 import type { Outcome } from "../job/outcome.ts";
 import { stepNumber } from "../job/progress.ts";
 import { backupDatabase } from "../release/backup.ts";
