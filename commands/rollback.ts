@@ -26,6 +26,7 @@ import { type Host, hostFor } from "../lib/host/host.ts";
 import { acquireLock } from "../lib/job/lock.ts";
 import { runRollback } from "../lib/rollback/job.ts";
 import { exitFor } from "../lib/job/outcome.ts";
+import type { RollbackOutcomeJson } from "../lib/cli/json_outputs.ts";
 import { prepareRollback, type RollbackPlan } from "../lib/rollback/prepare.ts";
 
 const HELP =
@@ -239,7 +240,7 @@ export const rollbackCommand: CommandSpec = {
     Deno.addSignalListener("SIGINT", onSignal);
     try {
       const outcome = await runRollback(host, plan, interrupt.signal);
-      printResult(ctx, outcome.message, {
+      const doc: RollbackOutcomeJson = {
         result: outcome.ok ? "completed" : "failed",
         job_id: outcome.jobId,
         from: pairJson(outcome.from),
@@ -256,7 +257,8 @@ export const rollbackCommand: CommandSpec = {
           }
           : null,
         duration_ms: outcome.durationMs,
-      });
+      };
+      printResult(ctx, outcome.message, doc);
       return exitFor(outcome.outcome);
     } finally {
       Deno.removeSignalListener("SIGTERM", onSignal);

@@ -88,8 +88,8 @@ export const configSchema = z.strictObject({
    */
   network: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, "expected a podman network name")
     .default("grapheon"),
-  backend: backendSchema.default(backendSchema.parse({})),
-  frontend: frontendSchema.default(frontendSchema.parse({})),
+  backend: backendSchema.prefault({}),
+  frontend: frontendSchema.prefault({}),
   timeouts: z.strictObject({
     pull: durationSchema.default("300s"),
     pullRetries: z.number().int().min(0).max(10).default(2),
@@ -98,28 +98,20 @@ export const configSchema = z.strictObject({
     healthRequest: durationSchema.default("5s"),
     canary: durationSchema.default("90s"),
     stop: durationSchema.default("15s"),
-  }).default({
-    pull: "300s",
-    pullRetries: 2,
-    restart: "90s",
-    health: "120s",
-    healthRequest: "5s",
-    canary: "90s",
-    stop: "15s",
-  }),
+  }).prefault({}),
   health: z.strictObject({
     acceptStatus: z.array(z.string().min(1)).min(1).default(["healthy", "degraded"]),
-  }).default({ acceptStatus: ["healthy", "degraded"] }),
+  }).prefault({}),
   backups: z.strictObject({
     keep: z.number().int().min(1).max(1000).default(5),
-  }).default({ keep: 5 }),
+  }).prefault({}),
   images: z.strictObject({
     /** Releases kept besides the running and previous ones. */
     keep: z.number().int().min(0).max(100).default(2),
-  }).default({ keep: 2 }),
+  }).prefault({}),
   canary: z.strictObject({
     enabled: z.boolean().default(true),
-  }).default({ enabled: true }),
+  }).prefault({}),
   /** How many times an interrupted upgrade is resumed before it ends as failed. */
   maxAttempts: z.number().int().min(1).max(20).default(3),
   commands: z.strictObject({
@@ -131,15 +123,7 @@ export const configSchema = z.strictObject({
     nixInstantiate: program.default("nix-instantiate"),
     /** `df`, for the free space where images live (`grapheon-tool status`). */
     df: program.default("df"),
-  }).default({
-    podman: "podman",
-    systemctl: "systemctl",
-    lsblk: "lsblk",
-    findmnt: "findmnt",
-    nix: "nix",
-    nixInstantiate: "nix-instantiate",
-    df: "df",
-  }),
+  }).prefault({}),
 });
 
 /** The effective configuration. */

@@ -23,6 +23,11 @@ export function imageTag(version: string): string {
   return `v${version}`;
 }
 
+/** `<image>:vX.Y.Z`: the one place a release's image reference is built. */
+export function versionedRef(image: string, version: string): string {
+  return `${image}:${imageTag(version)}`;
+}
+
 function parts(v: string): { nums: number[]; pre: string | undefined } {
   const m = VERSION_RE.exec(v)!;
   return { nums: [Number(m[1]), Number(m[2]), Number(m[3])], pre: m[4] };

@@ -3,7 +3,7 @@
  * always (tagged so that no prune can take them), plus the newest N others;
  * older `vX.Y.Z` images of the tool's two repositories are removed.
  */
-import { type AppVersion, parseAppVersion } from "../core/app_version.ts";
+import { type AppVersion, parseAppVersion, versionedRef } from "../core/app_version.ts";
 import { errorMessage } from "../core/errors.ts";
 import type { Host } from "../host/host.ts";
 import type { Release } from "../job/journal.ts";
@@ -47,7 +47,7 @@ export async function keepVersionTag(
   if (!release.imageId) return;
   const image = host.config[which].image;
   if (release.version) {
-    const ref = `${image}:v${release.version}`;
+    const ref = versionedRef(image, release.version);
     const existing = await host.podman.imageId(ref).catch(() => null);
     if (existing === release.imageId) return;
     if (existing === null) return await host.podman.tag(release.imageId, ref);

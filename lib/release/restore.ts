@@ -14,7 +14,14 @@ import { InputError, ToolError } from "../core/errors.ts";
 import { lstatOrNull, syncDir } from "../host/files.ts";
 
 /** The files of the live database, in the order they are moved aside. */
-export const DATABASE_FILES = [DATABASE_FILE, `${DATABASE_FILE}-wal`, `${DATABASE_FILE}-shm`];
+export const DATABASE_FILES = [
+  DATABASE_FILE,
+  `${DATABASE_FILE}-wal`,
+  `${DATABASE_FILE}-shm`,
+] as const;
+
+/** One of them. */
+export type DatabaseFile = (typeof DATABASE_FILES)[number];
 
 const SNAPSHOT_NAME = /^network-[A-Za-z0-9._-]+\.db$/;
 
@@ -93,7 +100,7 @@ export interface RestoreResult {
   /** Where the previous database files are now. */
   asideDir: string;
   /** The files moved aside (names). */
-  moved: string[];
+  moved: DatabaseFile[];
   /** SHA-256 of the snapshot, equal to that of the restored file. */
   sha256: string;
   /** Bytes restored. */
@@ -167,7 +174,7 @@ export async function restoreDatabase(options: {
     );
   }
   let asideDir = "";
-  const moved: string[] = [];
+  const moved: DatabaseFile[] = [];
   try {
     asideDir = await makeAsideDir(dataDir, options.now);
     for (const name of DATABASE_FILES) {

@@ -6,7 +6,7 @@
  * restore. Used for `--dry-run`, the confirmation prompt and the job itself.
  */
 import { join } from "node:path";
-import type { AppVersion } from "../core/app_version.ts";
+import { type AppVersion, versionedRef } from "../core/app_version.ts";
 import { InputError, ToolError } from "../core/errors.ts";
 import { readHistory } from "../job/history.ts";
 import type { Host } from "../host/host.ts";
@@ -73,7 +73,7 @@ async function locate(
         `on the host and its version is unknown, so it cannot be pulled; use --to X.Y.Z`,
     );
   }
-  const ref = `${image}:v${release.version}`;
+  const ref = versionedRef(image, release.version);
   if (!release.imageId) {
     const local = await host.podman.imageId(ref);
     if (local) return { imageId: local, pull: null };

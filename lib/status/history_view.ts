@@ -6,9 +6,10 @@
 import { formatDuration } from "../core/duration.ts";
 import type { HistoryEntry } from "../job/history.ts";
 import type { ReleasePair } from "../job/journal.ts";
+import type { HistoryEntryJson, PairJson } from "../cli/json_outputs.ts";
 
 /** Who started a job, in words. */
-export function who(trigger: HistoryEntry["trigger"]): string {
+export function who(trigger: HistoryEntry["trigger"]): HistoryEntryJson["who"] {
   switch (trigger) {
     case "request":
       return "app request";
@@ -32,9 +33,7 @@ export function pairText(pair: ReleasePair): string {
 }
 
 /** The JSON form of a release pair: `{backend: {version, image_id}, frontend: {…}}`. */
-export function pairJson(
-  p: ReleasePair,
-): Record<string, { version: string | null; image_id: string | null }> {
+export function pairJson(p: ReleasePair): PairJson {
   return {
     backend: { version: p.backend.version, image_id: p.backend.imageId },
     frontend: { version: p.frontend.version, image_id: p.frontend.imageId },
@@ -42,7 +41,7 @@ export function pairJson(
 }
 
 /** The JSON form of one entry. */
-export function historyJson(e: HistoryEntry): Record<string, unknown> {
+export function historyJson(e: HistoryEntry): HistoryEntryJson {
   const pair = pairJson;
   return {
     id: e.id,

@@ -4,7 +4,7 @@
  * returns or throws: none of them ends the job (lib/upgrade/run.ts does).
  */
 import { join } from "node:path";
-import { imageTag } from "../core/app_version.ts";
+import { versionedRef } from "../core/app_version.ts";
 import { formatDuration } from "../core/duration.ts";
 import { errorMessage, ToolError } from "../core/errors.ts";
 import type { Host } from "../host/host.ts";
@@ -42,7 +42,7 @@ export async function decide(
 
 /** `<image>:vX.Y.Z` of a component. */
 export function versionRef(host: Host, which: "backend" | "frontend", version: string): string {
-  return `${host.config[which].image}:${imageTag(version)}`;
+  return versionedRef(host.config[which].image, version);
 }
 
 /** Step 1. */

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { operatorHost, parseJson } from "./helpers.ts";
-import { historyJsonSchema, statusJsonSchema } from "./schemas.ts";
+import { historyJsonSchema, statusJsonSchema } from "../../lib/cli/json_outputs.ts";
 
 Deno.test("history: upgrades and rollbacks, newest first, with who and --limit", async () => {
   await using op = await operatorHost();

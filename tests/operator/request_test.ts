@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseRequest } from "../../lib/job/request_file.ts";
 import { operatorHost, parseJson } from "./helpers.ts";
-import { requestJsonSchema } from "./schemas.ts";
+import { requestJsonSchema } from "../../lib/cli/json_outputs.ts";
 
 Deno.test("request: the app's JSON, read by the upgrade runner, which upgrades", async () => {
   await using op = await operatorHost();

@@ -8,7 +8,11 @@ import { join } from "node:path";
 import { acquireLock } from "../../lib/job/lock.ts";
 import { REPO_ROOT } from "../harness/harness.ts";
 import { operatorHost, parseJson, upgradeTo } from "./helpers.ts";
-import { historyJsonSchema, rollbackOutcomeJsonSchema, statusJsonSchema } from "./schemas.ts";
+import {
+  historyJsonSchema,
+  rollbackOutcomeJsonSchema,
+  statusJsonSchema,
+} from "../../lib/cli/json_outputs.ts";
 
 Deno.test("rollback: refused when there is nothing to roll back to (exit 1, nothing touched)", async () => {
   await using op = await operatorHost();

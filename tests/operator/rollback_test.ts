@@ -5,7 +5,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { operatorHost, parseJson, rows, sha256, upgradeTo } from "./helpers.ts";
-import { historyJsonSchema, rollbackOutcomeJsonSchema, rollbackPlanJsonSchema } from "./schemas.ts";
+import {
+  historyJsonSchema,
+  rollbackOutcomeJsonSchema,
+  rollbackPlanJsonSchema,
+} from "../../lib/cli/json_outputs.ts";
 
 Deno.test("rollback: back to the release before the last upgrade, by its exact image IDs", async () => {
   await using op = await operatorHost();

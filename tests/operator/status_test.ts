@@ -9,7 +9,7 @@ import type { Journal } from "../../lib/job/journal.ts";
 import { withState } from "../harness/state.ts";
 import type { Harness } from "../harness/harness.ts";
 import { operatorHost, parseJson, upgradeTo } from "./helpers.ts";
-import { historyJsonSchema, statusJsonSchema } from "./schemas.ts";
+import { historyJsonSchema, statusJsonSchema } from "../../lib/cli/json_outputs.ts";
 
 const GIB = 1024 ** 3;
 

@@ -1,7 +1,8 @@
 /**
- * The `--json` outputs of the operator commands as zod schemas: what scripts
- * may rely on. Strict objects, so that a renamed or extra field fails a test
- * and the documentation (docs/operator.md) is updated with it.
+ * The `--json` documents of the operator commands as zod schemas, the one
+ * source of their types: the commands build them typed from here, the tests
+ * validate what the commands print against them. Strict objects, so that a
+ * renamed or extra field fails a test and docs/operator.md is updated with it.
  */
 import { z } from "zod";
 
@@ -28,6 +29,11 @@ export const historyEntryJson = z.strictObject({
   duration_ms: z.number().min(0),
   backup: z.string().nullable(),
 });
+
+/** A pair as printed. */
+export type PairJson = z.input<typeof pairSchema>;
+/** One history entry as printed. */
+export type HistoryEntryJson = z.input<typeof historyEntryJson>;
 
 /** `history --json`. */
 export const historyJsonSchema = z.strictObject({
@@ -145,6 +151,9 @@ export const rollbackOutcomeJsonSchema = z.strictObject({
   }).nullable(),
   duration_ms: z.number().min(0),
 });
+
+/** `rollback --json` as printed. */
+export type RollbackOutcomeJson = z.input<typeof rollbackOutcomeJsonSchema>;
 
 /** `request --json`. */
 export const requestJsonSchema = z.strictObject({
