@@ -14,7 +14,7 @@ import { hostFor } from "../lib/host/host.ts";
 import { acquireLock } from "../lib/job/lock.ts";
 import { exitFor } from "../lib/job/outcome.ts";
 import { stepLines } from "../lib/job/progress.ts";
-import { dryRunLines, planUpgrade, upgrade } from "../lib/upgrade/mod.ts";
+import { dryRunLines, planUpgrade, upgradeJson, upgradeReport } from "../lib/upgrade/mod.ts";
 
 /** How long a run started by systemd waits for a busy lock. */
 const SYSTEMD_LOCK_WAIT_MS = 15 * 60_000;
@@ -51,6 +51,8 @@ Options:
                              15m when run by systemd: a busy exit would make the .path
                              unit re-trigger until its trigger limit disables it)
   --dry-run                  print the plan and change nothing
+  --json                     one JSON document: result, changed, rolled_back, exit_code,
+                             from/to, duration_ms, phases_ms (for scripts and Ansible)
 
 Exit codes:
   0  upgraded, or nothing to do (already running, no request)
@@ -113,7 +115,9 @@ export const upgradeCommand: CommandSpec = {
     Deno.addSignalListener("SIGTERM", onSignal);
     Deno.addSignalListener("SIGINT", onSignal);
     try {
-      return exitFor(await upgrade(host, { ...options, signal: interrupt.signal }));
+      const report = await upgradeReport(host, { ...options, signal: interrupt.signal });
+      if (ctx.global.json) ctx.out(JSON.stringify(upgradeJson(report), null, 2));
+      return exitFor(report.outcome);
     } finally {
       Deno.removeSignalListener("SIGTERM", onSignal);
       Deno.removeSignalListener("SIGINT", onSignal);

@@ -155,6 +155,35 @@ export const rollbackOutcomeJsonSchema = z.strictObject({
 /** `rollback --json` as printed. */
 export type RollbackOutcomeJson = z.input<typeof rollbackOutcomeJsonSchema>;
 
+/** `upgrade --json`: one document per run, for scripts and fleet engines (docs/fleet.md). */
+export const upgradeJsonSchema = z.strictObject({
+  /** The job's result, or "idle" when there was nothing to do (no request, --recover with no journal). */
+  result: z.enum([
+    "completed",
+    "noop",
+    "rolled-back",
+    "rollback-failed",
+    "failed",
+    "refused",
+    "idle",
+  ]),
+  /** Whether anything that runs changed (a completed upgrade; a rollback put back what ran). */
+  changed: z.boolean(),
+  rolled_back: z.boolean(),
+  exit_code: z.number().int(),
+  message: z.string(),
+  cause: z.enum(["canary", "needs-operator"]).nullable(),
+  job_id: z.string().nullable(),
+  resumed: z.boolean(),
+  from: pairSchema.nullable(),
+  to: pairSchema.nullable(),
+  duration_ms: z.number().min(0),
+  phases_ms: z.record(z.string(), z.number().min(0)),
+});
+
+/** `upgrade --json` as printed. */
+export type UpgradeJson = z.input<typeof upgradeJsonSchema>;
+
 /** `request --json`. */
 export const requestJsonSchema = z.strictObject({
   path: z.string(),

@@ -40,6 +40,8 @@ export interface Job {
   lastStep?: number;
   /** True when this run continues a job an earlier run left in the journal. */
   resumed?: boolean;
+  /** Monotonic time at which each phase was entered in this run. */
+  entered?: Partial<Record<Phase, number>>;
 }
 
 /** The tool's own status fields for a job. */
@@ -103,6 +105,7 @@ export async function saveJournal(job: Job, journal: Journal = job.journal): Pro
 /** Records that the job reached `phase` (journal written before the phase's effects). */
 export async function advance(job: Job, phase: Phase): Promise<void> {
   job.journal.phase = phase;
+  (job.entered ??= {})[phase] = job.host.clock.monotonic();
   await saveJournal(job);
   job.host.log.debug(`journal: phase ${phase}`);
 }
@@ -219,6 +222,16 @@ export async function settle(
     }
   }
   return await finish(job, outcome, options);
+}
+
+/** How long each phase this run entered took, in milliseconds (to the next phase, or to now). */
+export function phaseTimings(job: Job): Partial<Record<Phase, number>> {
+  const entered = Object.entries(job.entered ?? {}) as [Phase, number][];
+  entered.sort((a, b) => a[1] - b[1]);
+  const now = job.host.clock.monotonic();
+  return Object.fromEntries(
+    entered.map(([phase, at], i) => [phase, Math.round((entered[i + 1]?.[1] ?? now) - at)]),
+  );
 }
 
 /** A new job id (time-ordered). */

@@ -57,8 +57,27 @@ export interface UpgradeRun {
   signal: AbortSignal;
 }
 
+/** How a run ended: the outcome and the job it recorded (null: nothing to do, nothing recorded). */
+export interface UpgradeReport {
+  /** The outcome, or null. */
+  outcome: Outcome | null;
+  /** The job, when one ran. */
+  job: Job | null;
+}
+
+/** Runs the upgrade and says how it ended, with the job for reports (`upgrade --json`). */
+export async function upgradeReport(host: Host, run: UpgradeRun): Promise<UpgradeReport> {
+  let last: Job | null = null;
+  const outcome = await upgrade(host, run, (job) => (last = job));
+  return { outcome, job: last };
+}
+
 /** Runs the upgrade: resumes an interrupted job first. Null when there was nothing to do. */
-export async function upgrade(host: Host, run: UpgradeRun): Promise<Outcome | null> {
+export async function upgrade(
+  host: Host,
+  run: UpgradeRun,
+  onJob: (job: Job) => void = () => {},
+): Promise<Outcome | null> {
   await archiveLeftovers(host.config.dataDir, host.config.stateDir).then(
     (paths) => paths.forEach((p) => host.log.info(`an earlier request archived as ${p}`)),
     (err) => host.log.warn(`cannot archive earlier requests: ${errorMessage(err)}`),
@@ -81,17 +100,21 @@ export async function upgrade(host: Host, run: UpgradeRun): Promise<Outcome | nu
       keepJournal: true,
     });
   }
-  if (existing) return await resume(host, existing, run);
+  if (existing) return await resume(host, existing, run, onJob);
   await settleStaleStatus(host);
   if (run.recover) {
     host.log.info("no interrupted upgrade to recover");
     return null;
   }
-  return await start(host, run);
+  return await start(host, run, onJob);
 }
 
 /** A new job: the request (or flags), the decision, then the ladder from `planned`. */
-async function start(host: Host, run: UpgradeRun): Promise<Outcome | null> {
+async function start(
+  host: Host,
+  run: UpgradeRun,
+  onJob: (job: Job) => void,
+): Promise<Outcome | null> {
   const trigger = run.target ? "operator" : "request";
   const job = newJob(
     host,
@@ -99,6 +122,7 @@ async function start(host: Host, run: UpgradeRun): Promise<Outcome | null> {
     run.signal,
   );
   const { journal } = job;
+  onJob(job);
   let target = run.target;
   if (!target) {
     const requestPath = join(host.config.dataDir, "upgrade-requested");
@@ -146,8 +170,14 @@ async function start(host: Host, run: UpgradeRun): Promise<Outcome | null> {
 }
 
 /** An interrupted job: its recorded outcome, a last rollback past the attempt cap, or the ladder again. */
-async function resume(host: Host, journal: Journal, run: UpgradeRun): Promise<Outcome> {
+async function resume(
+  host: Host,
+  journal: Journal,
+  run: UpgradeRun,
+  onJob: (job: Job) => void,
+): Promise<Outcome> {
   const job: Job = { ...newJob(host, journal, run.signal), resumed: true };
+  onJob(job);
   journal.attempts++;
   // Killed while recording its end: only the records are redone, whatever the attempt count.
   if (journal.phase === "finishing" && journal.outcome) {

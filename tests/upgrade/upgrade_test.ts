@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { Harness } from "../harness/harness.ts";
+import { upgradeJsonSchema } from "../../lib/cli/json_outputs.ts";
 
 const status = async (h: Harness) => (await h.readStatus()) as Record<string, unknown>;
 const requestExists = async (h: Harness) =>
@@ -271,4 +272,23 @@ Deno.test("upgrade: a network.db that is a symlink is never backed up; nothing l
     ),
     false,
   );
+});
+
+Deno.test("upgrade --version --json: one document; a re-run is a no-op with changed false", async () => {
+  await using h = await Harness.create();
+  const first = await h.runTool(["upgrade", "--version", "0.3.0", "--no-canary", "--json"]);
+  assert.equal(first.code, 0, first.stderr);
+  const doc = upgradeJsonSchema.parse(JSON.parse(first.stdout));
+  assert.equal(doc.result, "completed");
+  assert.equal(doc.changed, true);
+  assert.equal(doc.exit_code, 0);
+  assert.equal(doc.from?.backend.version, "0.2.0");
+  assert.equal(doc.to?.backend.version, "0.3.0");
+  assert.ok(doc.phases_ms.verifying !== undefined, JSON.stringify(doc.phases_ms));
+  const again = await h.runTool(["upgrade", "--version", "0.3.0", "--json"]);
+  assert.equal(again.code, 0, again.stderr);
+  const noop = upgradeJsonSchema.parse(JSON.parse(again.stdout));
+  assert.equal(noop.result, "noop");
+  assert.equal(noop.changed, false);
+  assert.equal(h.calls("podman", "pull").length, 2, "the re-run pulled nothing");
 });
