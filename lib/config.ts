@@ -105,7 +105,14 @@ export const configSchema = z.strictObject({
   }),
   health: z.strictObject({
     acceptStatus: z.array(z.string().min(1)).min(1).default(["healthy", "degraded"]),
-  }).default({ acceptStatus: ["healthy", "degraded"] }),
+    /**
+     * After a (re)start, answers that are not healthy are expected for this long (podman's
+     * `--health-start-period`); silence (refused, no answer) is waited for until the deadline.
+     */
+    startPeriod: durationSchema.default("2s"),
+    /** Unhealthy answers in a row, after the start period, that fail the release at once. */
+    unhealthyThreshold: z.number().int().min(1).max(1000).default(5),
+  }).default({ acceptStatus: ["healthy", "degraded"], startPeriod: "2s", unhealthyThreshold: 5 }),
   backups: z.strictObject({
     keep: z.number().int().min(1).max(1000).default(5),
   }).default({ keep: 5 }),
@@ -127,6 +134,8 @@ export const configSchema = z.strictObject({
     nixInstantiate: program.default("nix-instantiate"),
     /** `df`, for the free space where images live (`grapheon-tool status`). */
     df: program.default("df"),
+    /** `journalctl`, for the last log lines of a unit whose `--rm` container exited. */
+    journalctl: program.default("journalctl"),
   }).default({
     podman: "podman",
     systemctl: "systemctl",
@@ -135,6 +144,7 @@ export const configSchema = z.strictObject({
     nix: "nix",
     nixInstantiate: "nix-instantiate",
     df: "df",
+    journalctl: "journalctl",
   }),
 });
 
