@@ -10,6 +10,7 @@ import { EXIT } from "../lib/exit_codes.ts";
 import { historyJson, historyLines, pairJson } from "../lib/history_view.ts";
 import { hostFor } from "../lib/host.ts";
 import { versionFromTags } from "../lib/live.ts";
+import { linesForTerminal } from "../lib/untrusted_text.ts";
 import { gatherStatusFacts } from "../lib/status_facts.ts";
 import {
   containerDataDir,
@@ -185,7 +186,8 @@ export const statusCommand: CommandSpec = {
     const problems = detectProblems(facts, config);
     printResult(
       ctx,
-      humanLines(facts, config, problems).join("\n"),
+      // Every line may carry text others wrote (status message, request, health body).
+      linesForTerminal(humanLines(facts, config, problems).join("\n")),
       toJson(facts, config, problems),
     );
     return problems.length ? EXIT.FAILURE : EXIT.OK;

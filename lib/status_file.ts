@@ -6,8 +6,26 @@
  */
 import { join } from "node:path";
 import { z } from "zod";
+import { parseAppVersion } from "./app_version.ts";
 import { lstatOrNull, readFileSafe, writeFileAtomic } from "./files.ts";
 import type { Logger } from "./log.ts";
+import { depthExceeds } from "./untrusted_text.ts";
+
+/** Largest status file read (the container can write anything there). */
+export const MAX_STATUS_BYTES = 256 * 1024;
+/** Deepest nesting accepted in it (the contract's document is 1 level deep). */
+export const MAX_STATUS_DEPTH = 16;
+/** Longest `message` kept from it. */
+export const MAX_STATUS_MESSAGE = 4096;
+
+/**
+ * A version field read back from the container-writable file: a valid app version
+ * (lib/app_version.ts, at most 64 chars), else null. Root copies these into its
+ * journal and history, so nothing else may come through.
+ */
+const versionField = z.unknown().transform((v) =>
+  typeof v === "string" ? parseAppVersion(v) as string | null : null
+).optional();
 
 /** The status file's name in the data dir. */
 export const STATUS_FILE = "upgrade-status.json";
@@ -27,13 +45,15 @@ export type StatusValue = "running" | "completed" | "failed";
 /** The status document (contract fields + the tool's own). */
 export const statusSchema = z.looseObject({
   status: z.string(),
-  message: z.string().optional(),
+  message: z.string().transform((m) =>
+    m.length > MAX_STATUS_MESSAGE ? `${m.slice(0, MAX_STATUS_MESSAGE)}…` : m
+  ).optional(),
   step: z.number().int().min(0).max(5).optional(),
   total_steps: z.number().optional(),
   progress: z.number().optional(),
   updated_at: z.string().optional(),
-  from_version: z.string().nullish(),
-  to_version: z.string().nullish(),
+  from_version: versionField,
+  to_version: versionField,
   rolled_back: z.boolean().optional(),
   backup: z.string().nullish(),
 });
@@ -90,17 +110,29 @@ export async function writeStatus(
   await writeFileAtomic(path, JSON.stringify(doc, null, 2) + "\n", { mode: 0o644 });
 }
 
-/** Reads the status file; null when absent; `{status:"error"}`-like when unparseable. */
+/**
+ * Reads the status file; null when absent; `{status:"error"}`-like when unparseable,
+ * larger than MAX_STATUS_BYTES or nested deeper than MAX_STATUS_DEPTH. `from_version`
+ * and `to_version` are valid app versions or null, `message` is bounded: safe for root
+ * to copy into its journal and history as they are.
+ */
 export async function readStatus(dataDir: string): Promise<StatusDoc | null> {
   let text: string | null;
   try {
-    text = await readFileSafe(statusPath(dataDir), { maxBytes: 256 * 1024 });
+    text = await readFileSafe(statusPath(dataDir), { maxBytes: MAX_STATUS_BYTES });
   } catch (err) {
     return { status: "error", message: err instanceof Error ? err.message : String(err) };
   }
   if (text === null) return null;
   try {
-    const parsed = statusSchema.safeParse(JSON.parse(text));
+    const raw: unknown = JSON.parse(text);
+    if (depthExceeds(raw, MAX_STATUS_DEPTH)) {
+      return {
+        status: "error",
+        message: `status file nests deeper than ${MAX_STATUS_DEPTH} levels`,
+      };
+    }
+    const parsed = statusSchema.safeParse(raw);
     return parsed.success
       ? parsed.data
       : { status: "error", message: "status file has an unexpected shape" };
