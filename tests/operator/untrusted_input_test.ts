@@ -97,5 +97,5 @@ Deno.test("status: a message with terminal escapes is printed sanitised; a 120k-
   const deep = await h.runTool(["status", "--json"]);
   assert.notEqual(deep.code, 70, deep.stderr);
   const doc = JSON.parse(deep.stdout);
-  assert.equal(doc.status.status, "error");
+  assert.equal(doc.upgrade.status.status, "error");
 });
