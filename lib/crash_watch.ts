@@ -17,7 +17,9 @@
  *   exit status; 2/3 = killed/dumped, with the signal). `podman run` in the foreground
  *   exits with the container's exit code.
  * - podman `State.Status` is one of created, running, paused, exited, stopped, stopping,
- *   configured, initialized, removing; `State.ExitCode` is the container's exit code.
+ *   configured, initialized, removing; `State.ExitCode` is the container's exit code. A
+ *   unit's container that exited by itself was seen as `stopped` in the lab (podman 4.3),
+ *   the harness's as `exited`: both are reported as "exited".
  */
 
 /** What `systemctl show -p ActiveState -p SubState -p NRestarts -p ExecMainCode -p ExecMainStatus` said. */
@@ -106,7 +108,7 @@ export function judgeLiveness(
   if (c && c.rightImage && !c.running && ENDED.has(c.status)) {
     return {
       verdict: "dead",
-      reason: `the container ${c.status}${exitText(c.exitCode)}`,
+      reason: `the container exited${exitText(c.exitCode)}`,
       exitCode: c.exitCode,
     };
   }
@@ -149,7 +151,7 @@ export function judgeDetached(container: ContainerObservation | null): Liveness 
   if (!container.running && ENDED.has(container.status)) {
     return {
       verdict: "dead",
-      reason: `the container ${container.status}${exitText(container.exitCode)}`,
+      reason: `the container exited${exitText(container.exitCode)}`,
       exitCode: container.exitCode,
     };
   }
