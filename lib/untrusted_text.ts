@@ -7,8 +7,10 @@
  */
 
 /** ESC-introduced sequences: CSI (`ESC [ … final`), OSC (`ESC ] … BEL|ST`), and two-char escapes. */
+// deno-lint-ignore no-control-regex -- matching control characters is the point here
 const ESCAPES = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]/g;
 /** C0 and C1 controls, DEL, and the bidirectional overrides/isolates (Trojan Source). */
+// deno-lint-ignore no-control-regex -- as above
 const CONTROLS = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 /** Text safe for one terminal line: escapes dropped, controls shown as `?`, cut at `maxChars`. */

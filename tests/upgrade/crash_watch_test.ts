@@ -60,6 +60,12 @@ Deno.test("crash watch: an exited container is dead with its exit code", () => {
   assert.equal(v.verdict, "dead");
   assert.equal(v.verdict === "dead" && v.exitCode, 3);
   assert.match(v.verdict === "dead" ? v.reason : "", /exited with code 3/);
+  // What the lab's real podman 4.3 reported for a unit's container that exited by itself.
+  const stopped = judgeLiveness({
+    unit: running,
+    container: { status: "stopped", running: false, exitCode: 1, rightImage: true },
+  }, 0);
+  assert.match(stopped.verdict === "dead" ? stopped.reason : "", /exited with code 1/);
 });
 
 Deno.test("crash watch: auto-restart, failed and a rising NRestarts are dead (the --rm container is gone)", () => {
