@@ -5,8 +5,11 @@
  * health every 50 ms; from its record: the app's downtime during a good
  * upgrade, the downtime a bad release causes (with the canary, and without it,
  * when the tool must roll back), the time from the request written to status
- * `completed`, and the tool's peak memory (VmHWM of its process). Needs root
- * and Linux; elsewhere every row is NOT RUN with the reason.
+ * `completed`, and the tool's peak memory (VmHWM of its process). Issue 13's
+ * fail-fast figures, each over several runs: for a release that exits at start and
+ * one that answers 503 without the canary, the outage and swap → terminal status;
+ * with the canary, canary start → refused. Needs root and Linux; elsewhere every
+ * row is NOT RUN with the reason.
  */
 import { join } from "node:path";
 import type { BenchContext, BenchRow } from "./stats.ts";
@@ -31,7 +34,16 @@ const ROWS = [
   "lab: bad release, downtime (canary)",
   "lab: bad release, downtime (no canary: rollback)",
   "lab: tool peak memory (upgrade)",
+  "lab: exits at start, no canary: outage",
+  "lab: exits at start, no canary: swap → terminal status",
+  "lab: answers 503, no canary: outage",
+  "lab: answers 503, no canary: swap → terminal status",
+  "lab: answers 503, canary: canary start → refused",
 ];
+/** Runs of each fail-fast case. */
+const BAD_RUNS = 3;
+/** The `.path` unit allows ten runs a minute: keep requests at least this far apart. */
+const MIN_JOB_SPACING_MS = 7000;
 const GOOD_RUNS = 5;
 const PROBE_MS = 50;
 /** After a job ends, keep probing this long so that a late outage is counted. */
@@ -42,17 +54,48 @@ interface Job {
   endedAt: number;
   status: Record<string, unknown>;
   peakMb: number | null;
+  /** When the tool logged the backend's restart (the swap), if it did. */
+  swapAt: number | null;
+  /** When the tool logged the canary's start, if it did. */
+  canaryAt: number | null;
+}
+
+let lastRequestAt = 0;
+
+/** The unix time (ms) of the first line of the upgrade service's journal since `sinceMs` matching `pattern`. */
+async function journalEvent(lab: Lab, sinceMs: number, pattern: RegExp): Promise<number | null> {
+  const r = await lab.exec([
+    "journalctl",
+    "--no-pager",
+    "-o",
+    "short-unix",
+    "-u",
+    "grapheon-upgrade.service",
+    `--since=@${Math.floor(sinceMs / 1000)}`,
+  ], { check: false });
+  for (const line of r.stdout.split("\n")) {
+    const m = /^(\d+\.\d+)\s/.exec(line);
+    if (m && pattern.test(line) && Number(m[1]) * 1000 >= sinceMs - 1) {
+      return Math.round(Number(m[1]) * 1000);
+    }
+  }
+  return null;
 }
 
 async function runJob(lab: Lab, version: string, memory: ToolMemorySampler): Promise<Job> {
+  const wait = lastRequestAt + MIN_JOB_SPACING_MS - Date.now();
+  if (wait > 0) await sleep(wait);
   const before = await currentJobId(lab);
   memory.takePeakMb();
   const requestedAt = Date.now();
+  lastRequestAt = requestedAt;
   await requestUpgradeViaApp(lab, version);
   const status = await waitForOutcome(lab, { toVersion: version, afterJobId: before });
   const endedAt = Date.parse(String(status.updated_at));
   await sleep(SETTLE_MS);
-  return { requestedAt, endedAt, status, peakMb: memory.takePeakMb() };
+  const swapAt = await journalEvent(lab, requestedAt, /restarting grapheon-backend\.service/);
+  const canaryAt = await journalEvent(lab, requestedAt, /canary: starting/);
+  return { requestedAt, endedAt, status, peakMb: memory.takePeakMb(), swapAt, canaryAt };
 }
 
 /** The lab bench (see the module doc). */
@@ -98,6 +141,27 @@ export async function bench(ctx: BenchContext): Promise<BenchRow[]> {
       }
       badRollback.push(job);
     }
+    // Issue 13: several runs of each fail-fast case (the canary is still off here).
+    const crashNoCanary: Job[] = [];
+    const unhealthyNoCanary: Job[] = [];
+    for (let i = 0; i < BAD_RUNS; i++) {
+      crashNoCanary.push(await runJob(lab, BAD_VERSIONS.needsJwt, memory));
+      unhealthyNoCanary.push(await runJob(lab, BAD_VERSIONS.unhealthy, memory));
+    }
+    for (const j of [...crashNoCanary, ...unhealthyNoCanary]) {
+      if (j.status.rolled_back !== true) {
+        throw new Error(`a bad release was not rolled back: ${j.status.message}`);
+      }
+    }
+    await writeToolConfig(lab, {});
+    const unhealthyCanary: Job[] = [];
+    for (let i = 0; i < BAD_RUNS; i++) {
+      const j = await runJob(lab, BAD_VERSIONS.unhealthy, memory);
+      if (j.status.status !== "failed" || j.status.rolled_back !== false) {
+        throw new Error(`the canary did not refuse ${BAD_VERSIONS.unhealthy}: ${j.status.message}`);
+      }
+      unhealthyCanary.push(j);
+    }
     memory.stop();
     await prober.stop();
     const probes = parseProbes(await Deno.readTextFile(out));
@@ -108,6 +172,12 @@ export async function bench(ctx: BenchContext): Promise<BenchRow[]> {
         ctx.progress(`bad release ${bad[i]} (${label}): down ${ms} ms`)
       );
     }
+    const since = (jobs: Job[], from: (j: Job) => number | null) =>
+      jobs.map((j) => {
+        const at = from(j);
+        if (at === null) throw new Error(`no journal line for the job of ${j.requestedAt}`);
+        return j.endedAt - at;
+      });
     const peaks = [...good, ...badCanary, ...badRollback].map((j) => j.peakMb)
       .filter((m): m is number => m !== null);
     const notes = `prober every ${PROBE_MS} ms from outside the host (${probes.length} probes); ` +
@@ -141,6 +211,47 @@ export async function bench(ctx: BenchContext): Promise<BenchRow[]> {
         name: ROWS[4],
         samples: peaks,
         note: "VmHWM of the tool's process (deno running main.ts) per job",
+      },
+      {
+        kind: "samples",
+        unit: "ms",
+        name: ROWS[5],
+        samples: down(crashNoCanary),
+        target: { below: 5001 },
+        note:
+          `release ${BAD_VERSIONS.needsJwt} (exits: no JWT_SECRET), canary off, shipped deadlines`,
+      },
+      {
+        kind: "samples",
+        unit: "ms",
+        name: ROWS[6],
+        samples: since(crashNoCanary, (j) => j.swapAt),
+        target: { below: 15001 },
+        note: "the tool's 'restarting grapheon-backend.service' journal line → status updated_at",
+      },
+      {
+        kind: "samples",
+        unit: "ms",
+        name: ROWS[7],
+        samples: down(unhealthyNoCanary),
+        target: { below: 5001 },
+        note: `release ${BAD_VERSIONS.unhealthy} (503 unhealthy), canary off`,
+      },
+      {
+        kind: "samples",
+        unit: "ms",
+        name: ROWS[8],
+        samples: since(unhealthyNoCanary, (j) => j.swapAt),
+        target: { below: 15001 },
+        note: "as above",
+      },
+      {
+        kind: "samples",
+        unit: "ms",
+        name: ROWS[9],
+        samples: since(unhealthyCanary, (j) => j.canaryAt),
+        target: { below: 15001 },
+        note: "the tool's 'canary: starting' journal line → status updated_at (refused)",
       },
     ];
   } finally {

@@ -10,6 +10,7 @@ import { EXIT } from "../lib/core/exit_codes.ts";
 import { historyJson, historyLines, pairJson } from "../lib/status/history_view.ts";
 import { hostFor } from "../lib/host/host.ts";
 import { versionFromTags } from "../lib/release/live.ts";
+import { linesForTerminal } from "../lib/core/untrusted_text.ts";
 import { gatherStatusFacts } from "../lib/status/facts.ts";
 import {
   containerDataDir,
@@ -188,7 +189,8 @@ export const statusCommand: CommandSpec = {
     const problems = detectProblems(facts, config);
     printResult(
       ctx,
-      humanLines(facts, config, problems).join("\n"),
+      // Every line may carry text others wrote (status message, request, health body).
+      linesForTerminal(humanLines(facts, config, problems).join("\n")),
       toJson(facts, config, problems),
     );
     return problems.length ? EXIT.FAILURE : EXIT.OK;

@@ -21,6 +21,7 @@ let
     commands = {
       podman = "${podman}/bin/podman";
       systemctl = "${config.systemd.package}/bin/systemctl";
+      journalctl = "${config.systemd.package}/bin/journalctl";
       df = "${pkgs.coreutils}/bin/df";
       lsblk = "${pkgs.util-linux}/bin/lsblk";
       findmnt = "${pkgs.util-linux}/bin/findmnt";

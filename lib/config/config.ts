@@ -101,6 +101,13 @@ export const configSchema = z.strictObject({
   }).prefault({}),
   health: z.strictObject({
     acceptStatus: z.array(z.string().min(1)).min(1).default(["healthy", "degraded"]),
+    /**
+     * After a (re)start, answers that are not healthy are expected for this long (podman's
+     * `--health-start-period`); silence (refused, no answer) is waited for until the deadline.
+     */
+    startPeriod: durationSchema.default("2s"),
+    /** Unhealthy answers in a row, after the start period, that fail the release at once. */
+    unhealthyThreshold: z.number().int().min(1).max(1000).default(5),
   }).prefault({}),
   backups: z.strictObject({
     keep: z.number().int().min(1).max(1000).default(5),
@@ -123,6 +130,8 @@ export const configSchema = z.strictObject({
     nixInstantiate: program.default("nix-instantiate"),
     /** `df`, for the free space where images live (`grapheon-tool status`). */
     df: program.default("df"),
+    /** `journalctl`, for the last log lines of a unit whose `--rm` container exited. */
+    journalctl: program.default("journalctl"),
   }).prefault({}),
 });
 

@@ -45,9 +45,11 @@ export function parseJson<S extends z.ZodType>(
   schema: S,
   text: string,
   source: string,
+  options: { maxDepth?: number } = {},
 ): JsonResult<z.output<S>> {
-  if (jsonDepth(text) > MAX_JSON_DEPTH) {
-    return { ok: false, error: `${source}: nested deeper than ${MAX_JSON_DEPTH} levels` };
+  const maxDepth = options.maxDepth ?? MAX_JSON_DEPTH;
+  if (jsonDepth(text) > maxDepth) {
+    return { ok: false, error: `${source}: nests deeper than ${maxDepth} levels` };
   }
   let raw: unknown;
   try {

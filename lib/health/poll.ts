@@ -119,8 +119,15 @@ export interface PollOptions {
   requestTimeoutMs: number;
   /** Passing rounds needed in a row. */
   consecutive: number;
-  /** Failures in this first period are expected and logged quietly. */
+  /** Failures in this first period are expected and logged quietly, and never fail fast. */
   startPeriodMs: number;
+  /**
+   * Rounds in a row, after the start period, in which a URL answered but not healthily (a
+   * 503, `status: unhealthy`, a wrong version) that end polling at once as unhealthy.
+   * Silence (refused, timeout) never counts: a booting backend keeps the whole deadline.
+   * Absent: only the deadline ends polling.
+   */
+  unhealthyThreshold?: number;
   /** Exactly one round. */
   once: boolean;
   /** HTTP adapter. */
@@ -145,6 +152,18 @@ export interface PollResult {
   attempts: Attempt[];
   /** The reason of the last failed probe, if any. */
   lastReason?: string;
+  /** Ended early by `unhealthyThreshold` answers in a row that were not healthy. */
+  unhealthyRun?: number;
+}
+
+/** Counts rounds in a row that answered unhealthily after the start period (pure). */
+export function nextUnhealthyRun(
+  run: number,
+  round: { verdicts: Verdict[]; inStartPeriod: boolean },
+): number {
+  if (round.inStartPeriod) return 0;
+  const answeredBadly = round.verdicts.some((v) => !v.ok && v.httpStatus !== undefined);
+  return answeredBadly ? run + 1 : 0;
 }
 
 async function probe(
@@ -183,6 +202,7 @@ export async function pollHealth(options: PollOptions): Promise<PollResult> {
   let round = 0;
   let lastSignature = "";
   let lastReason: string | undefined;
+  let unhealthyRun = 0;
   while (true) {
     round++;
     const roundStart = clock.monotonic();
@@ -210,6 +230,21 @@ export async function pollHealth(options: PollOptions): Promise<PollResult> {
     } else {
       streak = 0;
       lastReason = failed.reason;
+    }
+    unhealthyRun = nextUnhealthyRun(unhealthyRun, {
+      verdicts,
+      inStartPeriod: roundStart - start < options.startPeriodMs,
+    });
+    if (options.unhealthyThreshold !== undefined && unhealthyRun >= options.unhealthyThreshold) {
+      const bad = verdicts.find((v) => !v.ok && v.httpStatus !== undefined)!;
+      return {
+        healthy: false,
+        elapsedMs: elapsed(),
+        rounds: round,
+        attempts,
+        lastReason: `${unhealthyRun} unhealthy answers in a row: ${bad.reason}`,
+        unhealthyRun,
+      };
     }
     const signature = verdicts.map((v) => v.reason ?? "ok").join("|");
     interval = signature === lastSignature

@@ -7,7 +7,7 @@
 export interface HttpResponse {
   /** Status code. */
   status: number;
-  /** Body text (capped at 1 MiB). */
+  /** Body text (its first 1 MiB; the rest is not read). */
   body: string;
 }
 
@@ -36,7 +36,40 @@ export interface GetOptions {
 /** Performs a GET; the real one uses fetch, tests may substitute another. */
 export type HttpGet = (url: string, options: GetOptions) => Promise<HttpResponse>;
 
-const MAX_BODY = 1024 * 1024;
+/** Most body bytes read from an answer; the rest is never received. */
+export const MAX_BODY = 1024 * 1024;
+
+/**
+ * Reads at most `max` bytes of a body stream, then cancels it: a backend that
+ * streams without end costs `max` bytes of memory, not all it sends.
+ */
+export async function readCapped(
+  body: ReadableStream<Uint8Array> | null,
+  max: number,
+): Promise<string> {
+  if (!body) return "";
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < max) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const part = value.length > max - size ? value.subarray(0, max - size) : value;
+      chunks.push(part);
+      size += part.length;
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.length;
+  }
+  return new TextDecoder().decode(all);
+}
 
 /** The real GET. */
 export const httpGet: HttpGet = async (url, options) => {
@@ -48,8 +81,7 @@ export const httpGet: HttpGet = async (url, options) => {
       redirect: "manual",
       headers: { accept: "application/json" },
     });
-    const text = await res.text();
-    return { status: res.status, body: text.slice(0, MAX_BODY) };
+    return { status: res.status, body: await readCapped(res.body, MAX_BODY) };
   } catch (err) {
     if (timeout.aborted) {
       throw new HttpFailure("timeout", `no answer within ${options.timeoutMs} ms`);

@@ -23,6 +23,8 @@ export const containerInspectSchema = z.looseObject({
   State: z.looseObject({
     Status: z.string(),
     Running: z.boolean(),
+    /** The container's exit code once it has ended (0 while running). */
+    ExitCode: z.number().int().optional(),
     StartedAt: z.string().optional(),
   }),
   Config: z.looseObject({

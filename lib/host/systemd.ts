@@ -1,7 +1,17 @@
 /**
  * The systemd adapter: unit operations through `systemctl`, run with argv arrays.
  */
+import { type UnitObservation, unitObservation } from "../release/crash_watch.ts";
 import { runChecked, type Runner } from "./exec.ts";
+
+/** The `systemctl show` properties a service's liveness is judged on (org.freedesktop.systemd1(5)). */
+export const SERVICE_STATE_PROPERTIES = [
+  "ActiveState",
+  "SubState",
+  "NRestarts",
+  "ExecMainCode",
+  "ExecMainStatus",
+];
 
 /** systemctl operations over a runner. */
 export class Systemd {
@@ -31,6 +41,12 @@ export class Systemd {
       () => ({} as Record<string, string>),
     );
     return props.ActiveState || "unknown";
+  }
+
+  /** The unit's state and its main process's last exit; null when systemctl cannot say. */
+  async serviceState(unit: string): Promise<UnitObservation | null> {
+    const props = await this.show(unit, SERVICE_STATE_PROPERTIES).catch(() => null);
+    return props ? unitObservation(props) : null;
   }
 
   /** `systemctl show -p A -p B unit` as a record. */
@@ -64,4 +80,20 @@ export class Systemd {
     if (units.length === 0) return;
     await this.runner([this.program, "disable", "--now", ...units], { timeoutMs: 120_000 });
   }
+}
+
+/**
+ * The last journal lines written by a unit's own processes
+ * (`journalctl _SYSTEMD_UNIT=UNIT -n N -o cat --no-pager`, journalctl(1)): what its
+ * foreground `podman run` printed, the only log left of a `--rm` container that exited.
+ * Empty when journalctl fails.
+ */
+export async function journalTail(
+  runner: Runner,
+  options: { journalctl: string; unit: string; lines: number },
+): Promise<string> {
+  const argv = [options.journalctl, `_SYSTEMD_UNIT=${options.unit}`, "-n", String(options.lines)];
+  argv.push("-o", "cat", "--no-pager");
+  const r = await runner(argv, { timeoutMs: 15_000 }).catch(() => null);
+  return r && r.code === 0 ? r.stdout.trim() : "";
 }

@@ -29,6 +29,7 @@ export const historyEntrySchema = z.object({
 export type HistoryEntry = z.infer<typeof historyEntrySchema>;
 
 const MAX_ENTRIES = 500;
+const MAX_MESSAGE = 4096;
 
 /** The history file's path. */
 export function historyPath(stateDir: string): string {
@@ -82,7 +83,10 @@ export function entryFromJournal(
     from: journal.from,
     to: journal.to,
     result: end.result,
-    message: end.message,
+    // Messages quote others' text (container logs, request errors): bounded like the status file's.
+    message: end.message.length > MAX_MESSAGE
+      ? `${end.message.slice(0, MAX_MESSAGE)}…`
+      : end.message,
     startedAt: journal.startedAt,
     finishedAt: end.finishedAt.toISOString(),
     durationMs: end.durationMs,

@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { parseJson } from "../core/json.ts";
+import { parseAppVersion } from "../core/app_version.ts";
 import {
   isNoSpace,
   lstatOrNull,
@@ -15,6 +16,22 @@ import {
   writeFileAtomic,
 } from "../host/files.ts";
 import type { Logger } from "../cli/log.ts";
+
+/** Largest status file read (the container can write anything there). */
+export const MAX_STATUS_BYTES = 256 * 1024;
+/** Deepest nesting accepted in it (the contract's document is 1 level deep). */
+export const MAX_STATUS_DEPTH = 16;
+/** Longest `message` kept from it. */
+export const MAX_STATUS_MESSAGE = 4096;
+
+/**
+ * A version field read back from the container-writable file: a valid app version
+ * (lib/app_version.ts, at most 64 chars), else null. Root copies these into its
+ * journal and history, so nothing else may come through.
+ */
+const versionField = z.unknown().transform((v) =>
+  typeof v === "string" ? parseAppVersion(v) as string | null : null
+).optional();
 
 /** The status file's name in the data dir. */
 export const STATUS_FILE = "upgrade-status.json";
@@ -28,13 +45,15 @@ export type StatusValue = z.infer<typeof statusValueSchema>;
 /** The status document (contract fields + the tool's own). */
 export const statusSchema = z.looseObject({
   status: z.string(),
-  message: z.string().optional(),
+  message: z.string().transform((m) =>
+    m.length > MAX_STATUS_MESSAGE ? `${m.slice(0, MAX_STATUS_MESSAGE)}…` : m
+  ).optional(),
   step: z.number().int().min(0).max(5).optional(),
   total_steps: z.number().optional(),
   progress: z.number().optional(),
   updated_at: z.string().optional(),
-  from_version: z.string().nullish(),
-  to_version: z.string().nullish(),
+  from_version: versionField,
+  to_version: versionField,
   rolled_back: z.boolean().optional(),
   backup: z.string().nullish(),
 });
@@ -99,15 +118,20 @@ export async function writeStatus(
   }
 }
 
-/** Reads the status file; null when absent; `{status:"error"}`-like when unparseable. */
+/**
+ * Reads the status file; null when absent; `{status:"error"}`-like when unparseable,
+ * larger than MAX_STATUS_BYTES or nested deeper than MAX_STATUS_DEPTH. `from_version`
+ * and `to_version` are valid app versions or null, `message` is bounded: safe for root
+ * to copy into its journal and history as they are.
+ */
 export async function readStatus(dataDir: string): Promise<StatusDoc | null> {
   let text: string | null;
   try {
-    text = await readFileSafe(statusPath(dataDir), { maxBytes: 256 * 1024 });
+    text = await readFileSafe(statusPath(dataDir), { maxBytes: MAX_STATUS_BYTES });
   } catch (err) {
     return { status: "error", message: err instanceof Error ? err.message : String(err) };
   }
   if (text === null) return null;
-  const parsed = parseJson(statusSchema, text, "status file");
+  const parsed = parseJson(statusSchema, text, "status file", { maxDepth: MAX_STATUS_DEPTH });
   return parsed.ok ? parsed.value : { status: "error", message: parsed.error };
 }

@@ -3,11 +3,19 @@
  * mode) taken while the app runs, with SQLite's own `VACUUM INTO` through a
  * read-only connection, checked with `PRAGMA integrity_check`, into the tool's
  * own backups dir (root-only, out of the container's reach), keeping the last N.
+ * Their order is the tool's own record (`order.json`, appended after each snapshot),
+ * never file times: a clock that ran ahead must not make a new snapshot look old.
+ * A temp file left by a run killed during `VACUUM INTO` is removed by the next one.
  */
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { ToolError } from "../core/errors.ts";
-import { ensureDir, lstatOrNull } from "../host/files.ts";
+import { ensureDir, lstatOrNull, readFileSafe, writeFileAtomic } from "../host/files.ts";
+
+/** The record of snapshot names in the order they were taken, in the backups dir. */
+export const ORDER_FILE = "order.json";
+/** Names of the tool's temp files (`.<snapshot>.tmp-<pid>`) and SQLite's companions of them. */
+const TEMP_NAME = /^\.network-[^/]*\.db\.tmp-\d+(-journal|-wal|-shm)?$/;
 
 /** The database file the app uses in the data dir. */
 export const DATABASE_FILE = "network.db";
@@ -55,6 +63,7 @@ export async function backupDatabase(options: BackupOptions): Promise<BackupResu
     );
   }
   await ensureDir(options.backupsDir, 0o700);
+  await removeStaleTemps(options.backupsDir);
   const stamp = options.now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
   const name = `network-${options.fromVersion ?? "unknown"}-${stamp}.db`;
   const dest = join(options.backupsDir, name);
@@ -81,6 +90,7 @@ export async function backupDatabase(options: BackupOptions): Promise<BackupResu
     }
     await Deno.chmod(tmp, 0o600);
     await Deno.rename(tmp, dest);
+    await recordOrder(options.backupsDir, name);
   } catch (err) {
     await Deno.remove(tmp).catch(() => {});
     if (err instanceof ToolError) throw err;
@@ -92,8 +102,42 @@ export async function backupDatabase(options: BackupOptions): Promise<BackupResu
   return { kind: "snapshot", path: dest, bytes: (await Deno.stat(dest)).size };
 }
 
-/** Lists snapshots, oldest first. */
-export async function listBackups(
+/**
+ * Removes temp files of the tool's own naming (and their `-journal`) left by a run
+ * killed mid-backup. Only one job runs at a time (the job lock), so none is in use.
+ */
+export async function removeStaleTemps(backupsDir: string): Promise<string[]> {
+  const removed: string[] = [];
+  for await (const e of Deno.readDir(backupsDir)) {
+    if (!e.isFile || !TEMP_NAME.test(e.name)) continue;
+    await Deno.remove(join(backupsDir, e.name)).then(() => removed.push(e.name), () => {});
+  }
+  return removed;
+}
+
+async function readOrder(backupsDir: string): Promise<string[]> {
+  const text = await readFileSafe(join(backupsDir, ORDER_FILE), { maxBytes: 1024 * 1024 })
+    .catch(() => null);
+  if (text === null) return [];
+  try {
+    const raw = JSON.parse(text);
+    return Array.isArray(raw) ? raw.filter((n): n is string => typeof n === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Appends `name` to the order record (atomic), dropping names whose file is gone. */
+async function recordOrder(backupsDir: string, name: string): Promise<void> {
+  const present = new Set((await scanBackups(backupsDir)).map((b) => b.name));
+  const order = (await readOrder(backupsDir)).filter((n) => n !== name && present.has(n));
+  order.push(name);
+  await writeFileAtomic(join(backupsDir, ORDER_FILE), JSON.stringify(order) + "\n", {
+    mode: 0o600,
+  });
+}
+
+async function scanBackups(
   backupsDir: string,
 ): Promise<{ name: string; path: string; bytes: number; mtime: Date | null }[]> {
   const out = [];
@@ -106,9 +150,26 @@ export async function listBackups(
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
   }
-  return out.sort((a, b) =>
-    (a.mtime?.getTime() ?? 0) - (b.mtime?.getTime() ?? 0) || a.name.localeCompare(b.name)
-  );
+  return out;
+}
+
+/**
+ * Lists snapshots, oldest first, in the order the tool recorded taking them;
+ * snapshots it has no record of (older tool versions, copied in by hand) come
+ * first, by file time then name.
+ */
+export async function listBackups(
+  backupsDir: string,
+): Promise<{ name: string; path: string; bytes: number; mtime: Date | null }[]> {
+  const all = await scanBackups(backupsDir);
+  const rank = new Map((await readOrder(backupsDir)).map((n, i) => [n, i]));
+  return all.sort((a, b) => {
+    const ra = rank.get(a.name), rb = rank.get(b.name);
+    if (ra !== undefined && rb !== undefined) return ra - rb;
+    if (ra !== undefined) return 1;
+    if (rb !== undefined) return -1;
+    return (a.mtime?.getTime() ?? 0) - (b.mtime?.getTime() ?? 0) || a.name.localeCompare(b.name);
+  });
 }
 
 async function pruneBackups(dir: string, keep: number): Promise<void> {

@@ -7,7 +7,8 @@
  */
 import { join } from "node:path";
 import { ms } from "../core/duration.ts";
-import { CommandError, errorMessage } from "../core/errors.ts";
+import { judgeDetached } from "./crash_watch.ts";
+import { errorMessage } from "../core/errors.ts";
 import { exists } from "../host/files.ts";
 import { pollHealth } from "../health/poll.ts";
 import type { Host } from "../host/host.ts";
@@ -31,11 +32,14 @@ export interface CanaryVerdict {
   passed: boolean;
   /** Why not, with the last log lines. */
   reason?: string;
-  /** podman itself could not start the container (exit 125–127): the release was not judged. */
+  /** The canary could not judge the release (the host failed: disk, podman, a timeout). */
   notStarted?: boolean;
   /** Milliseconds it took. */
   elapsedMs: number;
 }
+
+/** Longest excerpt of the canary's own log put into the verdict (container-written text). */
+const MAX_LOG_CHARS = 600;
 
 /** Name of the throwaway container. */
 export function canaryName(host: Host): string {
@@ -108,6 +112,8 @@ export async function runCanary(host: Host, options: CanaryOptions): Promise<Can
     });
     const exited = new AbortController();
     const watcher = watchForExit(host, name, exited);
+    // A release answering 503 fails after the start period and a run of such answers;
+    // one that exits fails at once (watchForExit); one still silent keeps the deadline.
     const signal = options.signal
       ? AbortSignal.any([exited.signal, options.signal])
       : exited.signal;
@@ -122,12 +128,14 @@ export async function runCanary(host: Host, options: CanaryOptions): Promise<Can
       intervalMs: 250,
       requestTimeoutMs: ms(host.config.timeouts.healthRequest),
       consecutive: 2,
-      startPeriodMs: 0,
+      startPeriodMs: ms(host.config.health.startPeriod),
+      unhealthyThreshold: host.config.health.unhealthyThreshold,
       once: false,
       http: host.http,
       clock: host.clock,
       signal,
     });
+    const death = exited.signal.aborted ? String(exited.signal.reason) : null;
     exited.abort("done");
     await watcher;
     const elapsedMs = Math.round(host.clock.monotonic() - start);
@@ -135,30 +143,41 @@ export async function runCanary(host: Host, options: CanaryOptions): Promise<Can
       host.log.info(`canary: healthy with version ${options.version} after ${elapsedMs} ms`);
       return { passed: true, elapsedMs };
     }
-    const logs = tail(await host.podman.logs(name, 10).catch(() => ""), 3);
-    const why = exited.signal.reason === "exited"
-      ? "the container exited"
-      : result.lastReason ?? "not healthy";
+    const logs = tail(await host.podman.logs(name, 10).catch(() => ""), 3).slice(-MAX_LOG_CHARS);
+    const why = death ?? result.lastReason ?? "not healthy";
     return { passed: false, reason: `${why}${logs ? `; last log lines: ${logs}` : ""}`, elapsedMs };
   } catch (err) {
     const elapsedMs = Math.round(host.clock.monotonic() - start);
-    // podman run's own failures (125: podman, 126: cannot invoke, 127: not found) are not the release's
-    const notStarted = err instanceof CommandError && err.code !== null && err.code >= 125 &&
-      err.code <= 127;
-    return { passed: false, notStarted, reason: errorMessage(err), elapsedMs };
+    // Whatever throws here stopped the canary before it could judge the release: the host's
+    // failure (a full disk for the scratch copy, podman's own errors 125–127, a `podman run`
+    // that timed out), never a refusal. Only the health poll and the exit watch judge.
+    return { passed: false, notStarted: true, reason: errorMessage(err), elapsedMs };
   } finally {
     await cleanupCanary(host);
   }
 }
 
-/** Aborts `controller` with "exited" when the container stops running, so a crash fails fast. */
+/**
+ * Aborts `controller`, with the reason in words (`the container exited with code 1`),
+ * when the container stops running, so a crash fails fast. A failed inspect is no
+ * evidence (podman busy): the next look decides.
+ */
 async function watchForExit(host: Host, name: string, controller: AbortController): Promise<void> {
   while (!controller.signal.aborted) {
     await host.clock.sleep(300, controller.signal).catch(() => {});
     if (controller.signal.aborted) return;
-    const c = await host.podman.inspectContainer(name).catch(() => null);
-    if (!c || !c.State.Running) {
-      controller.abort("exited");
+    const c = await host.podman.inspectContainer(name).catch(() => undefined);
+    if (c === undefined) continue;
+    const liveness = judgeDetached(
+      c && {
+        status: c.State.Status,
+        running: c.State.Running,
+        exitCode: c.State.ExitCode ?? null,
+        rightImage: true,
+      },
+    );
+    if (liveness.verdict === "dead") {
+      controller.abort(liveness.reason);
       return;
     }
   }

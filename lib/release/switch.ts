@@ -7,8 +7,16 @@
  */
 import { ms } from "../core/duration.ts";
 import { errorMessage, ToolError } from "../core/errors.ts";
+import { judgeLiveness } from "./crash_watch.ts";
 import { pollHealth, type PollResult } from "../health/poll.ts";
 import type { Host } from "../host/host.ts";
+import { describeDeath, observeComponent, watchComponents } from "./liveness.ts";
+
+/**
+ * Pause between looks at the backend's unit and container while health is polled: each
+ * look is a `systemctl show` and a `podman container inspect`, so not more often.
+ */
+const LIVENESS_INTERVAL_MS = 1000;
 
 /** The image IDs to run. */
 export interface ImagePair {
@@ -35,42 +43,42 @@ export function runRef(host: Host, which: "backend" | "frontend"): string {
   return `${host.config[which].image}:${host.config.runTag}`;
 }
 
-/** How long a container on the right image may stay stopped before it counts as crashed. */
-const EXITED_GRACE_MS = 3000;
-
 /**
  * Polls the container until it runs `imageId`, or throws: after the restart
- * timeout, or as soon as the right image has stayed stopped for the grace
- * period (a release that crashes at start should not hold the host for minutes).
+ * timeout, or as soon as systemd or Podman shows it dead (exited, the unit
+ * failed or in auto-restart, NRestarts rising): a release that crashes at start
+ * must not hold the host for minutes.
  */
 async function waitForContainer(
   host: Host,
   which: "backend" | "frontend",
   imageId: string,
 ): Promise<void> {
-  const { container } = host.config[which];
   const deadline = host.clock.monotonic() + ms(host.config.timeouts.restart);
   let seen = "no container";
-  let stoppedSince: number | null = null;
+  let baseline: number | null | undefined;
   let pause = 25;
   while (host.clock.monotonic() < deadline) {
-    const c = await host.podman.inspectContainer(container).catch((e) => {
-      seen = errorMessage(e);
-      return null;
-    });
-    if (c) {
-      if (c.Image === imageId && c.State.Running) return;
-      if (c.Image === imageId) {
-        stoppedSince ??= host.clock.monotonic();
-        seen = `container ${container} is ${c.State.Status}`;
-        if (host.clock.monotonic() - stoppedSince >= EXITED_GRACE_MS) break;
-      } else {
-        stoppedSince = null;
-        seen = `container ${container} runs image ${c.Image.slice(0, 12)}, not ${
-          imageId.slice(0, 12)
-        }`;
-      }
+    const observed = await observeComponent(host, which, imageId);
+    const c = observed.container;
+    if (c?.rightImage && c.running) return;
+    if (baseline === undefined && observed.unit) baseline = observed.unit.nRestarts;
+    const liveness = judgeLiveness(observed, baseline ?? null);
+    if (liveness.verdict === "dead") {
+      throw new ToolError(
+        `${which} did not come up on image ${imageId.slice(0, 12)}: ${await describeDeath(
+          host,
+          which,
+          liveness,
+        )}`,
+      );
     }
+    const { container } = host.config[which];
+    if (c) {
+      seen = c.rightImage
+        ? `container ${container} is ${c.status}`
+        : `container ${container} runs another image, not ${imageId.slice(0, 12)}`;
+    } else seen = `no container ${container}`;
     await host.clock.sleep(pause);
     pause = Math.min(pause * 2, 250);
   }
@@ -114,10 +122,27 @@ export interface VerifyOptions {
   signal?: AbortSignal;
 }
 
-/** Polls backend health (accepted status + version) and the frontend page until both pass. */
-export function verifyHealth(host: Host, options: VerifyOptions): Promise<PollResult> {
+/**
+ * Polls backend health (accepted status + version) and the frontend page until
+ * both pass. Fails early, with the reason in `lastReason`: when a container dies
+ * (the backend, see lib/liveness.ts), or after `health.unhealthyThreshold` unhealthy answers in
+ * a row past `health.startPeriod`. A silent backend (booting, migrating) keeps the
+ * whole deadline.
+ */
+export async function verifyHealth(host: Host, options: VerifyOptions): Promise<PollResult> {
   const { config } = host;
-  return pollHealth({
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([stop.signal, options.signal]) : stop.signal;
+  const watch = watchComponents(host, {
+    // The backend is what releases break; a frontend that dies still fails at the deadline.
+    components: [{ which: "backend", imageId: null }],
+    intervalMs: LIVENESS_INTERVAL_MS,
+    signal,
+  }).then((death) => {
+    if (death) stop.abort("dead");
+    return death;
+  });
+  const result = await pollHealth({
     urls: [config.backend.healthUrl, config.frontend.url],
     expect: [
       {
@@ -131,10 +156,15 @@ export function verifyHealth(host: Host, options: VerifyOptions): Promise<PollRe
     intervalMs: 250,
     requestTimeoutMs: ms(config.timeouts.healthRequest),
     consecutive: 2,
-    startPeriodMs: 0,
+    startPeriodMs: ms(config.health.startPeriod),
+    unhealthyThreshold: config.health.unhealthyThreshold,
     once: false,
     http: host.http,
     clock: host.clock,
-    signal: options.signal,
+    signal,
   });
+  stop.abort("done");
+  const death = await watch;
+  if (!result.healthy && death) return { ...result, lastReason: death };
+  return result;
 }

@@ -317,7 +317,11 @@ export class FakeHost {
           Id: c.id,
           Name: name,
           Image: c.image,
-          State: { Status: c.running ? "running" : "exited", Running: c.running },
+          State: {
+            Status: c.running ? "running" : "exited",
+            Running: c.running,
+            ExitCode: c.running ? 0 : 1,
+          },
           Config: { Env: [] },
           Mounts: [],
         };
@@ -396,6 +400,30 @@ export class FakeHost {
         const c = componentOf(unit);
         if (c && !this.state.containers[this.config[c].container]) this.startUnit(c);
         return Promise.resolve();
+      },
+      // A crashed container under Restart=always: systemd shows the unit waiting to restart
+      // (SubState auto-restart, NRestarts counted), as tests/harness/fake_systemctl.ts does.
+      serviceState: async (unit) => {
+        // As lib/host/systemd.ts: a failing `systemctl show` is "cannot say" (null), never a throw.
+        if (await this.call(`systemctl show ${unit}`).then(() => false, () => true)) return null;
+        const c = componentOf(unit);
+        const container = c ? this.state.containers[this.config[c].container] : undefined;
+        if (!container) return null;
+        return container.running
+          ? {
+            activeState: "active",
+            subState: "running",
+            nRestarts: 0,
+            execMainCode: null,
+            execMainStatus: null,
+          }
+          : {
+            activeState: "activating",
+            subState: "auto-restart",
+            nRestarts: 1,
+            execMainCode: 1,
+            execMainStatus: 1,
+          };
       },
       activeState: (unit) => {
         const c = componentOf(unit);

@@ -194,3 +194,21 @@ Deno.test("a podman error while reading the live state ends with a failed status
   await assertSettled(fake, outcome, "live state unreadable");
   fake.dispose();
 });
+
+Deno.test("canary: podman failing to run it is the host's failure (exit 1), not a refusal (exit 8)", async () => {
+  const probe = await scene();
+  await run(probe);
+  const index = probe.state.calls.findIndex((c) => c.startsWith("podman run -d")) + 1;
+  probe.dispose();
+  assert.ok(index > 0);
+  const fake = await scene();
+  fake.state.failCall = index;
+  const outcome = await run(fake);
+  assert.equal(outcome?.result, "failed");
+  assert.equal(exitFor(outcome), EXIT.FAILURE);
+  assert.match(outcome?.message ?? "", /release was not judged/);
+  const archived = [...Deno.readDirSync(join(fake.config.stateDir, "requests"))].map((e) => e.name);
+  assert.ok(archived.some((n) => n.endsWith(".failed")), `${archived}`);
+  await assertSettled(fake, outcome, "canary not judged");
+  fake.dispose();
+});

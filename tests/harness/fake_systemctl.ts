@@ -7,7 +7,7 @@
  */
 import { type Outcome, runDouble } from "./double.ts";
 import { beginOneshot, type OneshotRun, parseRuns, runOneshots } from "./oneshot.ts";
-import type { FaultRule, HarnessState } from "./state.ts";
+import { type Container, containerRunning, type FaultRule, type HarnessState } from "./state.ts";
 import { effectiveActiveState, effectiveSubState, failUnit, startUnit, stopUnit } from "./units.ts";
 
 const VALUE_FLAGS = new Set([
@@ -61,11 +61,22 @@ function properties(s: HarnessState, unit: string): Record<string, string> {
     ActiveState: active,
     SubState: effectiveSubState(s, u),
     MainPID: active === "active" && c ? String(c.pid) : "0",
-    NRestarts: String(Math.max(0, u.starts - 1)),
+    // NRestarts counts only restarts "due to Restart=" (systemd NEWS, v235), not
+    // `systemctl restart`; the double simulates no restart loop, so it never rises.
+    NRestarts: "0",
+    // How the unit's main process (the foreground `podman run`, which exits with the
+    // container's code) last ended: ExecMainCode 1 = exited (org.freedesktop.systemd1(5)),
+    // 0/0 while it runs or before it ever ran.
+    ...mainExit(c),
     UnitFileState: u.enabled ? "enabled" : "disabled",
     Result: (u.kind === "plain" ? u.result : undefined) ??
       (u.activeState === "failed" ? "exit-code" : "success"),
   };
+}
+
+function mainExit(c: Container | undefined): { ExecMainCode: string; ExecMainStatus: string } {
+  if (!c || containerRunning(c)) return { ExecMainCode: "0", ExecMainStatus: "0" };
+  return { ExecMainCode: "1", ExecMainStatus: String(c.exitCode ?? 1) };
 }
 
 async function oneshotOutcome(

@@ -68,6 +68,7 @@ export async function writeHarnessConfig(options: {
       podman: join(HARNESS_BIN, "podman"),
       systemctl: join(HARNESS_BIN, "systemctl"),
       df: join(HARNESS_BIN, "df"),
+      journalctl: join(HARNESS_BIN, "journalctl"),
     },
   };
   const path = join(dir, "grapheon-tool.json");

@@ -75,7 +75,8 @@ export class Lab {
   #tornDown = false;
 
   private constructor(options: LabOptions, runDir: string) {
-    this.name = options.name ?? "grapheon-lab";
+    // GRAPHEON_LAB_NAME: a unique name when several checkouts boot labs on one machine.
+    this.name = Deno.env.get("GRAPHEON_LAB_NAME") ?? options.name ?? "grapheon-lab";
     this.privateNetwork = options.privateNetwork ?? true;
     this.runDir = runDir;
     // In its own network namespace the host's port 5000 is free; otherwise pick one.

@@ -54,10 +54,26 @@ async function containerNames(lab: Lab): Promise<string[]> {
   return r.stdout.trim().split("\n").filter(Boolean).sort();
 }
 
+/**
+ * `why`: what the failure message must say (issue 13: the cause itself, the exit code and
+ * log line of a release that exits, the run of 503s, never "not healthy within" a deadline).
+ */
 const BAD = [
-  { what: "refuses to start without JWT_SECRET", version: BAD_VERSIONS.needsJwt },
-  { what: "answers 503 unhealthy", version: BAD_VERSIONS.unhealthy },
-  { what: "reports the wrong version", version: BAD_VERSIONS.wrongVersion },
+  {
+    what: "refuses to start without JWT_SECRET",
+    version: BAD_VERSIONS.needsJwt,
+    why: /exited with code 1.*JWT_SECRET is not set/,
+  },
+  {
+    what: "answers 503 unhealthy",
+    version: BAD_VERSIONS.unhealthy,
+    why: /unhealthy answers in a row: status 503/,
+  },
+  {
+    what: "reports the wrong version",
+    version: BAD_VERSIONS.wrongVersion,
+    why: /unhealthy answers in a row: version 0\.1\.0/,
+  },
 ];
 
 labTest(
@@ -142,6 +158,7 @@ labTest(
               const to = Date.now();
               assert.equal(s.status, "failed", `status: ${JSON.stringify(s)}`);
               assert.equal(s.rolled_back, false, "nothing live was touched, nothing to roll back");
+              assert.match(String(s.message), bad.why);
               assert.match(
                 String(s.message),
                 new RegExp(`still running ${good.replaceAll(".", "\\.")}`),
@@ -185,6 +202,7 @@ labTest(
             assert.equal(s.status, "failed", `status: ${JSON.stringify(s)}`);
             assert.equal(s.rolled_back, true, `status: ${JSON.stringify(s)}`);
             assert.match(String(s.message), /roll(ed)? back/i);
+            assert.match(String(s.message), bad.why);
             const health = await backendHealth(lab);
             assert.equal(health?.version, good);
             assert.equal(health?.status, "healthy");
