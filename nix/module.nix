@@ -98,7 +98,11 @@ in
         description = "Upgrade on request from the web UI (grapheon-upgrade.path) and recover interrupted upgrades at boot.";
       };
       settings = mkOption {
-        type = types.attrs;
+        # nixpkgs' JSON value type: definitions from several modules merge key by key
+        # (two modules may set different timeouts.*), lists from several modules
+        # concatenate, mkDefault/mkIf/mkForce work at any depth. settings.nix then
+        # merges the result over the generated config the same way, key by key.
+        type = (pkgs.formats.json { }).type;
         default = { };
         example = {
           timeouts.health = "60s";

@@ -6,13 +6,24 @@
 #    published). One hash, `depsHash`; after a deno.lock change run
 #    nix/update-deps-hash.sh (or build once and copy the hash Nix reports).
 # 2. the binary: `deno compile --cached-only --frozen` with DENORT_BIN pointing at
-#    nixpkgs' deno.denort, flags from scripts/compile_spec.json (the same list
-#    scripts/compile.ts uses). Never stripped: the program is embedded in the binary.
+#    nixpkgs' top-level `denort` (pkgs/by-name/de/denort/package.nix: deno's cli/rt,
+#    built from the same source as `deno`; nixpkgs' `deno` itself keeps only bin/deno),
+#    flags from scripts/compile_spec.json (the same list scripts/compile.ts uses).
+#    Never stripped: the program is embedded in the binary.
+#
+# Two checks that would otherwise only show late:
+# - denort must be the same version as the deno that compiles: the embedded program's
+#   format is tied to the version, and a mismatch only shows when the binary runs.
+# - the deps output carries the deno.lock it was made from, and the build compares it
+#   with the source's: a changed deno.lock with an unchanged depsHash would otherwise
+#   reuse the old cache (Nix never rebuilds a fixed output it already has) and fail
+#   much later with "not found in cache".
 {
   lib,
   stdenvNoCC,
   deno,
-  depsHash ? "sha256-jQyymOFwDy9/NUXTABdiaHlePLk3BcBDeZqj7IXJf2c=",
+  denort,
+  depsHash ? "sha256-H5/pqRfP/1zcXBCI7Y1WMTmKnG9MruZcaPHDt8qr1Yk=",
 }:
 let
   spec = lib.importJSON ../scripts/compile_spec.json;
@@ -51,6 +62,8 @@ let
       mkdir -p "$out"
       cp -r "$DENO_DIR/npm" "$out/npm"
       find "$out/npm" -name registry.json -delete
+      # What this cache was made from: the build below compares it with its own deno.lock.
+      cp deno.lock "$out/deno.lock"
       runHook postInstall
     '';
     outputHashMode = "recursive";
@@ -58,6 +71,9 @@ let
     outputHash = depsHash;
   };
 in
+# nixpkgs' denort is deno.overrideAttrs, so the two agree unless one is overridden alone.
+assert lib.assertMsg (denort.version == deno.version)
+  "nix/package.nix: denort ${denort.version} does not match deno ${deno.version}; deno compile embeds the program in a runtime of its own version: pass a denort built from the same deno";
 stdenvNoCC.mkDerivation {
   pname = spec.name;
   inherit version src;
@@ -69,10 +85,15 @@ stdenvNoCC.mkDerivation {
   dontPatchELF = true;
   buildPhase = ''
     runHook preBuild
+    # cmp: diffutils, part of every stdenv's default PATH (pkgs/stdenv/common-path.nix).
+    if ! cmp -s ${deps}/deno.lock deno.lock; then
+      echo "nix/package.nix: deno.lock is not the one the dependency cache was made from (depsHash is stale): run nix/update-deps-hash.sh and set depsHash to the hash it prints" >&2
+      exit 1
+    fi
     export HOME="$TMPDIR" DENO_DIR="$TMPDIR/deno" DENO_NO_UPDATE_CHECK=1
     mkdir -p "$DENO_DIR"
     cp -r --no-preserve=mode ${deps}/npm "$DENO_DIR/npm"
-    export DENORT_BIN=${lib.getExe' deno.denort "denort"}
+    export DENORT_BIN=${lib.getExe denort}
     deno compile --cached-only --frozen --target ${target} \
       ${lib.escapeShellArgs spec.permissions} \
       ${lib.concatMapStringsSep " " (i: "--include ${lib.escapeShellArg i}") spec.include} \
@@ -88,7 +109,7 @@ stdenvNoCC.mkDerivation {
   installCheckPhase = ''
     "$out/bin/${spec.name}" --version
   '';
-  passthru = { inherit deps; };
+  passthru = { inherit deps denort; };
   meta = {
     description = "Upgrades, rollbacks and checks for Graphēon hosts (Podman containers under systemd)";
     mainProgram = spec.name;

@@ -3,7 +3,9 @@
  * per target in scripts/compile_spec.json (the list nix/package.nix reads too),
  * into dist/grapheon-tool-<arch>-linux. `deno compile` needs Deno's runtime base
  * (`denort`): it downloads it from dl.deno.land unless DENORT_BIN names a local
- * one (nixpkgs: deno.denort), and a local one only builds its own platform.
+ * one (nixpkgs: the top-level `denort` package, `${pkgs.denort}/bin/denort`, of the
+ * same version as the deno that compiles), and a local one only builds its own
+ * platform.
  *
  * Usage: deno task compile [--target x86_64-linux|aarch64-linux|all] [--dry-run]
  */
@@ -84,7 +86,7 @@ async function main(): Promise<number> {
       console.error(
         `compile: DENORT_BIN=${denort}: ${
           (err as Error).message
-        }; point it at a denort binary (nixpkgs: deno.denort)`,
+        }; point it at a denort binary (nixpkgs: \${pkgs.denort}/bin/denort)`,
       );
       return 1;
     }
@@ -98,7 +100,7 @@ async function main(): Promise<number> {
   } else {
     console.error(
       "compile: DENORT_BIN is not set: deno compile downloads denort from dl.deno.land. " +
-        "Offline, set DENORT_BIN to a local denort (nixpkgs: deno.denort).",
+        "Offline, set DENORT_BIN to a local denort of this deno's version (nixpkgs: ${pkgs.denort}/bin/denort).",
     );
   }
   for (const p of platforms) {

@@ -34,16 +34,10 @@ import {
   STATE_DIR,
   tool,
   unitState,
+  upgradeViaApp,
   waitForOutcome,
   writeToolConfig,
 } from "./tool.ts";
-
-/** Requests `version` through the app and waits for the job's end. */
-async function upgradeViaApp(lab: Lab, version: string): Promise<Record<string, unknown>> {
-  const before = await currentJobId(lab);
-  await requestUpgradeViaApp(lab, version);
-  return await waitForOutcome(lab, { toVersion: version, afterJobId: before });
-}
 
 async function servingVersion(lab: Lab): Promise<unknown> {
   return (await backendHealth(lab))?.version ?? null;

@@ -89,15 +89,20 @@ export function tool(lab: Lab, args: string[], options: { check?: boolean } = {}
   return lab.exec([BIN, ...args], { check: options.check ?? false, timeoutMs: 300_000 });
 }
 
+/** Copies the build machine's Deno cache (zod) into the host, for the tool to run offline. */
+export async function copyDenoCache(lab: Lab): Promise<void> {
+  const denoDir = lab.hostPath(HOST_DENO_DIR);
+  await Deno.mkdir(denoDir, { recursive: true });
+  await run(["cp", "-a", join(await buildMachineDenoDir(), "npm"), denoDir]);
+}
+
 /**
  * Installs the tool in the host: the Deno cache (zod) copied in, the lab
  * config, a seeded database, then `main.ts install --with-containers`, and
  * waits until the seed release serves on both ports.
  */
 export async function installTool(lab: Lab): Promise<string> {
-  const denoDir = lab.hostPath(HOST_DENO_DIR);
-  await Deno.mkdir(denoDir, { recursive: true });
-  await run(["cp", "-a", join(await buildMachineDenoDir(), "npm"), denoDir]);
+  await copyDenoCache(lab);
   await Deno.mkdir(lab.hostPath("/etc/grapheon"), { recursive: true });
   await Deno.writeTextFile(
     lab.hostPath("/etc/grapheon/grapheon-tool.json"),
@@ -113,6 +118,12 @@ export async function installTool(lab: Lab): Promise<string> {
     "install",
     "--with-containers",
   ], { env: { DENO_DIR: HOST_DENO_DIR }, timeoutMs: 300_000 });
+  await waitForSeed(lab);
+  return install.stdout + install.stderr;
+}
+
+/** Waits until the seed release serves on both ports (names the units' journals when not). */
+export async function waitForSeed(lab: Lab): Promise<void> {
   await waitFor("the seed release to serve", async () => {
     const h = await backendHealth(lab);
     return h?.version === SEED_VERSION ? h : undefined;
@@ -127,7 +138,6 @@ export async function installTool(lab: Lab): Promise<string> {
     const r = await lab.exec(["curl", "-sf", FRONTEND_URL], { check: false });
     return r.code === 0 ? true : undefined;
   }, { timeoutMs: 60_000, intervalMs: 200 });
-  return install.stdout + install.stderr;
 }
 
 /** The backend's health body as seen on the host, or null when it does not answer 200. */
@@ -171,6 +181,13 @@ export async function requestUpgradeViaApp(lab: Lab, version: string): Promise<v
     "POST",
     `http://127.0.0.1:8000/api/updates/upgrade?target=${version}`,
   ]);
+}
+
+/** Requests `version` through the app and waits for the job's end; returns the final status. */
+export async function upgradeViaApp(lab: Lab, version: string): Promise<Record<string, unknown>> {
+  const before = await currentJobId(lab);
+  await requestUpgradeViaApp(lab, version);
+  return await waitForOutcome(lab, { toVersion: version, afterJobId: before });
 }
 
 /** The state of a unit (`active`, `activating`, `inactive`, `failed`). */

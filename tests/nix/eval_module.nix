@@ -1,76 +1,61 @@
-# Evaluates nix/module.nix without nixpkgs (none can be fetched in the test
-# environment): stand-ins for the few lib functions the module uses, option
-# defaults applied the way the module system would, mkIf resolved. Enough to
-# read what the module generates; the real evaluation is the flake's
-# checks.<system>.module.
+# Evaluates nix/module.nix with nixpkgs' real lib.evalModules (../shared/nixpkgs-lib)
+# and the NixOS option declarations of nixos_options.nix (types as nixpkgs gives
+# them), pkgs from stub_pkgs.nix (nothing is built). Returns what the module
+# generates, in plain values for the tests (derivations as their store paths).
 #
-# valuesFile: JSON file with the services.grapheon values to set (enable, package, …)
-{ valuesFile }:
+# valuesFile:  JSON file with the services.grapheon values (enable, package as a
+#              store path string, …)
+# modulesFile: optional .nix file holding a list of further modules (to test
+#              merging across modules, mkDefault, mkIf)
+# nixpkgsLib:  nixpkgs' lib directory (tests pass ../shared/nixpkgs-lib/lib of the
+#              checkout's parent)
+# hostPrefix:  see stub_pkgs.nix: programs from a real host's /usr instead of the store
+{
+  valuesFile,
+  modulesFile ? null,
+  nixpkgsLib ? ../../../shared/nixpkgs-lib/lib,
+  hostPrefix ? null,
+}:
 let
+  lib = import nixpkgsLib;
   values = builtins.fromJSON (builtins.readFile valuesFile);
-  lib = {
-    mkOption = o: o // { _type = "option"; };
-    mkEnableOption = description: {
-      _type = "option";
-      default = false;
-      inherit description;
-    };
-    mkIf = cond: content: {
-      _type = "if";
-      inherit cond content;
-    };
-    types = {
-      bool = "bool";
-      str = "str";
-      port = "port";
-      path = "path";
-      package = "package";
-      attrs = "attrs";
-      listOf = _: "list";
-      attrsOf = _: "attrs";
-    };
+  # types.package turns a plain store-path string into a derivation with
+  # builtins.storePath, which needs the path to exist: give it a derivation.
+  package = {
+    type = "derivation";
+    name = "grapheon-tool";
+    outPath = values.package;
   };
-  pkgs = {
-    runtimeShell = "/nix/store/00000000000000000000000000000000-bash-5.2/bin/bash";
-    runCommand = name: env: script: env // { inherit name script; };
-    coreutils = "/nix/store/55555555555555555555555555555555-coreutils-9.5";
-    util-linux = "/nix/store/66666666666666666666666666666666-util-linux-2.40";
+  eval = import ./nixos_system.nix { inherit lib; stubArgs = { inherit hostPrefix; }; } {
+    modules = [
+      ../../nix/module.nix
+      {
+        nixpkgs.hostPlatform = "x86_64-linux";
+        services.grapheon = values // { inherit package; };
+      }
+    ]
+    ++ (if modulesFile == null then [ ] else import modulesFile);
   };
-  podman = "/nix/store/11111111111111111111111111111111-podman-5.4.0";
-  systemd = "/nix/store/22222222222222222222222222222222-systemd-257";
-
-  isOption = x: builtins.isAttrs x && (x._type or null) == "option";
-  defaultsOf = opts: if isOption opts then opts.default or null else builtins.mapAttrs (_: defaultsOf) opts;
-  merge =
-    a: b:
-    if builtins.isAttrs a && builtins.isAttrs b then
-      a // builtins.mapAttrs (k: v: if builtins.hasAttr k a then merge a.${k} v else v) b
-    else
-      b;
-  resolve =
-    x:
-    if builtins.isAttrs x && (x._type or null) == "if" then
-      (if x.cond then resolve x.content else null)
-    else if builtins.isAttrs x then
-      builtins.mapAttrs (_: resolve) x
-    else
-      x;
-
-  call =
-    cfg:
-    import ../../nix/module.nix {
-      inherit lib pkgs;
-      config = {
-        services.grapheon = cfg;
-        virtualisation.podman.package = podman;
-        systemd.package = systemd;
-        nix.package = "/nix/store/77777777777777777777777777777777-nix-2.24";
-      };
-    };
-  cfg = merge (defaultsOf (call cfg).options.services.grapheon) values;
+  c = eval.config;
 in
 {
-  inherit cfg podman;
-  sh = pkgs.runtimeShell;
-  config = resolve (call cfg).config;
+  cfg = c.services.grapheon // {
+    package = toString c.services.grapheon.package;
+  };
+  podman = toString c.virtualisation.podman.package;
+  sh = eval._module.args.pkgs.runtimeShell;
+  config = {
+    systemd.units = lib.mapAttrs (_: u: { inherit (u) text wantedBy; }) c.systemd.units;
+    systemd.tmpfiles.rules = c.systemd.tmpfiles.rules;
+    environment.etc = lib.mapAttrs (_: e: {
+      inherit (e) target;
+      source = {
+        inherit (e.source) name json buildCommand passAsFile;
+      };
+    }) c.environment.etc;
+    environment.systemPackages = map toString c.environment.systemPackages;
+    networking.firewall.allowedTCPPorts = c.networking.firewall.allowedTCPPorts;
+    virtualisation.podman.enable = c.virtualisation.podman.enable;
+  };
+  toplevel = toString c.system.build.toplevel;
 }

@@ -81,6 +81,10 @@ Deno.test("default config: container units run the local tag, never pull, fix DA
     "/opt/grapheon/bin/grapheon-tool upgrade --recover",
   ]);
   assert.deepEqual(keys(recover, "WantedBy"), ["multi-user.target"]);
+  // Once per boot: it stays active after its run, so a later start of multi-user.target
+  // (NixOS's switch-to-configuration, every nixos-rebuild switch) does not run it again.
+  assert.deepEqual(keys(recover, "Type"), ["oneshot"]);
+  assert.deepEqual(keys(recover, "RemainAfterExit"), ["yes"]);
 });
 
 const custom = configSchema.parse({
