@@ -5,11 +5,20 @@
  */
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { type CommandEntry, COMMANDS } from "./commands/registry.ts";
-import type { CommandContext, GlobalOptions } from "./lib/cli/command.ts";
-import { errorMessage, ToolError, UsageError } from "./lib/core/errors.ts";
-import { EXIT, EXIT_CODE_HELP } from "./lib/core/exit_codes.ts";
-import { createLogger, defaultFormat } from "./lib/cli/log.ts";
-import { TOOL_VERSION } from "./lib/core/version.ts";
+import {
+  type CommandContext,
+  createLogger,
+  defaultFormat,
+  type GlobalOptions,
+} from "./lib/cli/mod.ts";
+import {
+  errorMessage,
+  EXIT,
+  EXIT_CODE_HELP,
+  TOOL_VERSION,
+  ToolError,
+  UsageError,
+} from "./lib/core/mod.ts";
 
 const GLOBAL_HELP = [
   "Global options (before or after the command):",

@@ -2,10 +2,9 @@
  * `grapheon-tool config`: prints the effective configuration, or validates a
  * file with `--check FILE`.
  */
-import { type CommandSpec, parseCommandArgs, printResult } from "../lib/cli/command.ts";
-import { loadConfig, parseConfig } from "../lib/config/config.ts";
-import { ConfigError, errorMessage } from "../lib/core/errors.ts";
-import { EXIT } from "../lib/core/exit_codes.ts";
+import { type CommandSpec, parseCommandArgs, printResult } from "../lib/cli/mod.ts";
+import { loadConfig, parseConfig } from "../lib/config/mod.ts";
+import { ConfigError, errorMessage, EXIT } from "../lib/core/mod.ts";
 
 /** The command's own options (main.ts parses them with the global ones). */
 const OPTIONS = { check: { type: "string" } } as const;

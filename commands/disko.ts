@@ -9,11 +9,10 @@ import {
   type CommandSpec,
   parseCommandArgs,
   printResult,
-} from "../lib/cli/command.ts";
-import { loadConfig } from "../lib/config/config.ts";
-import { UsageError } from "../lib/core/errors.ts";
-import { EXIT } from "../lib/core/exit_codes.ts";
-import { run } from "../lib/host/exec.ts";
+} from "../lib/cli/mod.ts";
+import { loadConfig } from "../lib/config/mod.ts";
+import { EXIT, UsageError } from "../lib/core/mod.ts";
+import { run } from "../lib/host/mod.ts";
 import { type Change, diffExitCode, worstClass } from "../lib/disko/changes.ts";
 import { checkLayout } from "../lib/disko/check.ts";
 import { diffLayouts } from "../lib/disko/diff.ts";

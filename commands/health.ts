@@ -10,13 +10,11 @@ import {
   intFlag,
   parseCommandArgs,
   versionFlag,
-} from "../lib/cli/command.ts";
-import { loadConfig } from "../lib/config/config.ts";
-import { formatDuration, ms } from "../lib/core/duration.ts";
-import { UsageError } from "../lib/core/errors.ts";
-import { EXIT } from "../lib/core/exit_codes.ts";
-import { type Attempt, type HealthExpectation, pollHealth } from "../lib/health/poll.ts";
-import { realHost } from "../lib/host/host.ts";
+} from "../lib/cli/mod.ts";
+import { loadConfig } from "../lib/config/mod.ts";
+import { EXIT, formatDuration, ms, UsageError } from "../lib/core/mod.ts";
+import { type Attempt, type HealthExpectation, pollHealth } from "../lib/health/mod.ts";
+import { realHost } from "../lib/host/mod.ts";
 
 const HELP = `Usage: grapheon-tool health [URL…] [options]
 

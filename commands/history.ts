@@ -3,11 +3,11 @@
  * newest first: from → to, result, duration, who started it (the app's
  * request, the operator, boot recovery), and the message the web UI showed.
  */
-import { type CommandSpec, intFlag, parseCommandArgs, printResult } from "../lib/cli/command.ts";
-import { loadConfig } from "../lib/config/config.ts";
-import { EXIT } from "../lib/core/exit_codes.ts";
-import { readHistory } from "../lib/job/history.ts";
-import { historyJson, historyLines } from "../lib/status/history_view.ts";
+import { type CommandSpec, intFlag, parseCommandArgs, printResult } from "../lib/cli/mod.ts";
+import { loadConfig } from "../lib/config/mod.ts";
+import { EXIT } from "../lib/core/mod.ts";
+import { readHistory } from "../lib/job/mod.ts";
+import { historyJson, historyLines } from "../lib/status/mod.ts";
 
 const HELP = `Usage: grapheon-tool history [--limit N] [--json]
 

@@ -11,34 +11,30 @@ import {
   type CommandSpec,
   parseCommandArgs,
   printResult,
-} from "../lib/cli/command.ts";
-import { ToolError } from "../lib/core/errors.ts";
-import { EXIT } from "../lib/core/exit_codes.ts";
-import { exists } from "../lib/host/files.ts";
-import { run } from "../lib/host/exec.ts";
+} from "../lib/cli/mod.ts";
+import { EXIT, TOOL_VERSION, ToolError } from "../lib/core/mod.ts";
+import { exists, run } from "../lib/host/mod.ts";
 import {
-  emptyManifest,
-  type Manifest,
-  manifestPath,
-  readManifest,
-  writeManifest,
-} from "../lib/install/manifest.ts";
-import { currentToolSource } from "../lib/install/source.ts";
-import {
+  activateUnits,
   backupPath,
+  currentToolSource,
   type DesiredFile,
+  emptyManifest,
   ensureDirs,
   loadTargetConfig,
+  loadTemplates,
+  type Manifest,
+  manifestPath,
   planFile,
   type PlannedFile,
   readCurrent,
+  readManifest,
+  renderUnits,
   resolveProgram,
   saveForeign,
+  writeManifest,
   writePlanned,
-} from "../lib/install/installer.ts";
-import { activateUnits } from "../lib/install/activation.ts";
-import { loadTemplates, renderUnits } from "../lib/install/units.ts";
-import { TOOL_VERSION } from "../lib/core/version.ts";
+} from "../lib/install/mod.ts";
 
 /** Where unit files go. */
 export const UNIT_DIR = "/etc/systemd/system";

@@ -2,7 +2,7 @@
  * The subcommands, in `--help` order, each loaded only when it runs: `--version`
  * and `--help` load none of them (nor zod).
  */
-import type { CommandSpec } from "../lib/cli/command.ts";
+import type { CommandSpec } from "../lib/cli/mod.ts";
 
 /** A subcommand as the dispatcher knows it before loading it. */
 export interface CommandEntry {

@@ -4,14 +4,18 @@
  * operator can start the same upgrade the web UI would, through the same
  * `.path` unit. The version is required: the host asks no one which is newest.
  */
-import { type AppVersion, appVersionSchema } from "../lib/core/app_version.ts";
-import { type CommandSpec, parseCommandArgs, printResult } from "../lib/cli/command.ts";
-import { InputError, UsageError } from "../lib/core/errors.ts";
-import { EXIT } from "../lib/core/exit_codes.ts";
-import { healthBodySchema } from "../lib/health/poll.ts";
-import { hostFor } from "../lib/host/host.ts";
-import { writeRequest } from "../lib/job/request_file.ts";
-import { PATH_UNIT } from "../lib/status/report.ts";
+import {
+  type AppVersion,
+  appVersionSchema,
+  EXIT,
+  InputError,
+  UsageError,
+} from "../lib/core/mod.ts";
+import { type CommandSpec, parseCommandArgs, printResult } from "../lib/cli/mod.ts";
+import { healthBodySchema } from "../lib/health/mod.ts";
+import { hostFor } from "../lib/host/mod.ts";
+import { writeRequest } from "../lib/job/mod.ts";
+import { PATH_UNIT } from "../lib/status/mod.ts";
 
 const HELP = `Usage: grapheon-tool request X.Y.Z [--frontend X.Y.Z] [--json]
 

@@ -7,27 +7,31 @@
  * history entry. `--clear` is the contract's manual recovery of a dead upgrade.
  */
 import { join } from "node:path";
-import { type AppVersion, appVersionSchema } from "../lib/core/app_version.ts";
+import {
+  type AppVersion,
+  appVersionSchema,
+  EXIT,
+  InputError,
+  ToolError,
+  UsageError,
+} from "../lib/core/mod.ts";
 import {
   type CommandContext,
   type CommandSpec,
+  confirm,
   parseCommandArgs,
   printResult,
-} from "../lib/cli/command.ts";
-import { clearStale } from "../lib/rollback/clear_stale.ts";
-import { lstatOrNull } from "../lib/host/files.ts";
-import { requestPath } from "../lib/job/request_file.ts";
-import { statusPath } from "../lib/job/status_file.ts";
-import { confirm } from "../lib/cli/confirm.ts";
-import { InputError, ToolError, UsageError } from "../lib/core/errors.ts";
-import { EXIT } from "../lib/core/exit_codes.ts";
-import { pairJson, pairText } from "../lib/status/history_view.ts";
-import { type Host, hostFor } from "../lib/host/host.ts";
-import { acquireLock } from "../lib/job/lock.ts";
-import { runRollback } from "../lib/rollback/job.ts";
-import { exitFor } from "../lib/job/outcome.ts";
-import type { RollbackOutcomeJson } from "../lib/cli/json_outputs.ts";
-import { prepareRollback, type RollbackPlan } from "../lib/rollback/prepare.ts";
+  type RollbackOutcomeJson,
+} from "../lib/cli/mod.ts";
+import {
+  clearStale,
+  prepareRollback,
+  type RollbackPlan,
+  runRollback,
+} from "../lib/rollback/mod.ts";
+import { type Host, hostFor, lstatOrNull } from "../lib/host/mod.ts";
+import { acquireLock, exitFor, requestPath, statusPath } from "../lib/job/mod.ts";
+import { pairJson, pairText } from "../lib/status/mod.ts";
 
 const HELP =
   `Usage: grapheon-tool rollback [--to X.Y.Z [--frontend X.Y.Z]] [--restore-data SNAPSHOT|latest]

@@ -4,21 +4,22 @@
  * (lib/status/facts.ts), finds the problems with their fixes
  * (lib/status/report.ts), prints both. Changes nothing and takes no lock.
  */
-import { type CommandSpec, intFlag, parseCommandArgs, printResult } from "../lib/cli/command.ts";
-import type { Config } from "../lib/config/config.ts";
-import { EXIT } from "../lib/core/exit_codes.ts";
-import { historyJson, historyLines, pairJson } from "../lib/status/history_view.ts";
-import { hostFor } from "../lib/host/host.ts";
-import { versionFromTags } from "../lib/release/live.ts";
-import { linesForTerminal } from "../lib/core/untrusted_text.ts";
-import { gatherStatusFacts } from "../lib/status/facts.ts";
+import { type CommandSpec, intFlag, parseCommandArgs, printResult } from "../lib/cli/mod.ts";
+import type { Config } from "../lib/config/mod.ts";
+import { EXIT, linesForTerminal } from "../lib/core/mod.ts";
 import {
   containerDataDir,
   detectProblems,
+  gatherStatusFacts,
+  historyJson,
+  historyLines,
+  pairJson,
   PATH_UNIT,
   type Problem,
   type StatusFacts,
-} from "../lib/status/report.ts";
+} from "../lib/status/mod.ts";
+import { hostFor } from "../lib/host/mod.ts";
+import { versionFromTags } from "../lib/release/mod.ts";
 
 const HELP = `Usage: grapheon-tool status [--history N] [--json]
 

@@ -6,13 +6,17 @@
  * (backups, upgrade state) besides the manifest itself.
  */
 import { join, resolve } from "node:path";
-import { type CommandSpec, parseCommandArgs, printResult } from "../lib/cli/command.ts";
-import { EXIT } from "../lib/core/exit_codes.ts";
-import { assertRegularOrMissing } from "../lib/host/files.ts";
-import { run } from "../lib/host/exec.ts";
-import { manifestPath, readManifest, sha256Hex } from "../lib/install/manifest.ts";
-import { loadTargetConfig } from "../lib/install/installer.ts";
-import { deactivateUnits, reloadAfterRemoval } from "../lib/install/activation.ts";
+import { type CommandSpec, parseCommandArgs, printResult } from "../lib/cli/mod.ts";
+import { EXIT } from "../lib/core/mod.ts";
+import { assertRegularOrMissing, run } from "../lib/host/mod.ts";
+import {
+  deactivateUnits,
+  loadTargetConfig,
+  manifestPath,
+  readManifest,
+  reloadAfterRemoval,
+  sha256Hex,
+} from "../lib/install/mod.ts";
 
 /** What happened to one manifest entry. */
 interface Outcome {

@@ -3,17 +3,10 @@
  * options, takes the lock, turns signals into a safe-point abort, and maps the
  * job's outcome to an exit code; the job itself is lib/upgrade.
  */
-import {
-  type CommandSpec,
-  durationFlag,
-  parseCommandArgs,
-  versionFlag,
-} from "../lib/cli/command.ts";
-import { ToolError, UsageError } from "../lib/core/errors.ts";
-import { hostFor } from "../lib/host/host.ts";
-import { acquireLock } from "../lib/job/lock.ts";
-import { exitFor } from "../lib/job/outcome.ts";
-import { stepLines } from "../lib/job/progress.ts";
+import { type CommandSpec, durationFlag, parseCommandArgs, versionFlag } from "../lib/cli/mod.ts";
+import { ToolError, UsageError } from "../lib/core/mod.ts";
+import { hostFor } from "../lib/host/mod.ts";
+import { acquireLock, exitFor, stepLines } from "../lib/job/mod.ts";
 import { dryRunLines, planUpgrade, upgradeJson, upgradeReport } from "../lib/upgrade/mod.ts";
 
 /** How long a run started by systemd waits for a busy lock. */

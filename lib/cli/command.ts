@@ -4,10 +4,8 @@
  * and result printing (human text, or JSON with `--json`).
  */
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
-import { UsageError } from "../core/errors.ts";
+import { type AppVersion, parseAppVersion, parseDuration, UsageError } from "../core/mod.ts";
 import type { Logger } from "./log.ts";
-import { parseDuration } from "../core/duration.ts";
-import { type AppVersion, parseAppVersion } from "../core/app_version.ts";
 
 /** Options that every command accepts. */
 export interface GlobalOptions {

@@ -4,12 +4,10 @@
  * `GRAPHEON_TOOL_CONFIG`). Unknown keys are errors so that typos are caught.
  */
 import { z } from "zod";
-import { parseJson } from "../core/json.ts";
+import { ConfigError, durationSchema, errorMessage, parseJson } from "../core/mod.ts";
 
 /** Re-exported for the disko readers (one formatter: lib/core/json.ts). */
 export { describeIssues } from "../core/json.ts";
-import { durationSchema } from "../core/duration.ts";
-import { ConfigError, errorMessage } from "../core/errors.ts";
 
 /** The default config path. */
 export const DEFAULT_CONFIG_PATH = "/etc/grapheon/grapheon-tool.json";

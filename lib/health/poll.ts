@@ -6,8 +6,7 @@
  * `judgeResponse` is pure; `pollHealth` does the waiting through the adapters.
  */
 import { z } from "zod";
-import type { Clock } from "../host/clock.ts";
-import { HttpFailure, type HttpGet } from "../host/http.ts";
+import { type Clock, HttpFailure, type HttpGet } from "../host/mod.ts";
 
 /** The Graphēon health body (contract); extra fields are kept. */
 export const healthBodySchema = z.looseObject({

@@ -3,8 +3,7 @@
  * where podman keeps images must hold two more releases during an upgrade.
  */
 import { dirname } from "node:path";
-import { tail } from "./exec.ts";
-import type { Runner } from "./exec.ts";
+import { type Runner, tail } from "./exec.ts";
 import { lstatOrNull } from "./files.ts";
 
 /** Free and total bytes. */

@@ -3,7 +3,7 @@
  * captures its output. Every external program (podman, systemctl, lsblk, nix)
  * goes through here so that tests can put doubles on PATH.
  */
-import { CommandError } from "../core/errors.ts";
+import { CommandError } from "../core/mod.ts";
 
 /** Options for one external command. */
 export interface RunOptions {

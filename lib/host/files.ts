@@ -5,7 +5,7 @@
  */
 import { constants, promises as fsp } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { UnsafePathError } from "../core/errors.ts";
+import { UnsafePathError } from "../core/mod.ts";
 
 /** Options for `writeFileAtomic`. */
 export interface AtomicWriteOptions {

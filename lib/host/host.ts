@@ -2,15 +2,14 @@
  * The host: the config plus every effect adapter a command uses. Commands take a
  * Host; tests build one with doubles (or the real adapters against a test host).
  */
-import type { CommandContext } from "../cli/command.ts";
-import { type Config, loadConfig } from "../config/config.ts";
+import type { CommandContext, Logger } from "../cli/mod.ts";
+import { type Config, loadConfig } from "../config/mod.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { run, type Runner } from "./exec.ts";
 import { type HttpGet, httpGet } from "./http.ts";
-import type { Logger } from "../cli/log.ts";
 import { Podman } from "./podman.ts";
 import { Systemd } from "./systemd.ts";
-import type { Journal } from "../job/journal.ts";
+import type { Journal } from "../job/mod.ts";
 
 /** The Podman operations, as an interface (lib/host/podman.ts implements it; tests fake it). */
 export type PodmanOps = { [K in keyof Podman]: Podman[K] };

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { runChecked, type Runner, tail } from "./exec.ts";
-import { CommandError } from "../core/errors.ts";
+import { CommandError } from "../core/mod.ts";
 
 /** `podman image inspect --format json` entry (fields the tool reads). */
 export const imageInspectSchema = z.looseObject({

@@ -1,7 +1,6 @@
 /**
  * The systemd adapter: unit operations through `systemctl`, run with argv arrays.
  */
-import { type UnitObservation, unitObservation } from "../release/crash_watch.ts";
 import { runChecked, type Runner } from "./exec.ts";
 
 /** The `systemctl show` properties a service's liveness is judged on (org.freedesktop.systemd1(5)). */
@@ -12,6 +11,36 @@ export const SERVICE_STATE_PROPERTIES = [
   "ExecMainCode",
   "ExecMainStatus",
 ];
+
+/** What `systemctl show -p ActiveState -p SubState -p NRestarts -p ExecMainCode -p ExecMainStatus` said. */
+export interface UnitObservation {
+  /** ActiveState. */
+  activeState: string;
+  /** SubState. */
+  subState: string;
+  /** NRestarts, null when not reported. */
+  nRestarts: number | null;
+  /** ExecMainCode (1 exited, 2 killed, 3 dumped), null when not reported. */
+  execMainCode: number | null;
+  /** ExecMainStatus: the exit status or the signal number. */
+  execMainStatus: number | null;
+}
+
+/** Parses a `systemctl show` record into an observation (missing numbers are null). */
+export function unitObservation(props: Record<string, string>): UnitObservation | null {
+  if (!props.ActiveState) return null;
+  const num = (v: string | undefined) => {
+    if (v === undefined || !/^\d+$/.test(v)) return null;
+    return Number(v);
+  };
+  return {
+    activeState: props.ActiveState,
+    subState: props.SubState ?? "",
+    nRestarts: num(props.NRestarts),
+    execMainCode: num(props.ExecMainCode),
+    execMainStatus: num(props.ExecMainStatus),
+  };
+}
 
 /** systemctl operations over a runner. */
 export class Systemd {

@@ -5,8 +5,7 @@
  * waiting (a first pull can take minutes), restart the path unit when it
  * changed; on uninstall, disable and stop (the path unit first) and reload.
  */
-import { runChecked, type Runner } from "../host/exec.ts";
-import { Systemd } from "../host/systemd.ts";
+import { runChecked, type Runner, Systemd } from "../host/mod.ts";
 import { UNIT } from "./units.ts";
 
 /** What changed and what to enable, decided by `install`. */

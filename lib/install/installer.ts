@@ -6,10 +6,10 @@
  */
 import { dirname, join } from "node:path";
 import { formatDiff } from "./line_diff.ts";
-import { assertRegularOrMissing, writeFileAtomic } from "../host/files.ts";
+import { assertRegularOrMissing, writeFileAtomic } from "../host/mod.ts";
 import { type ManifestFile, sha256Hex } from "./manifest.ts";
-import { type Config, configPath, defaultConfig, parseConfig } from "../config/config.ts";
-import { ConfigError, errorMessage } from "../core/errors.ts";
+import { type Config, configPath, defaultConfig, parseConfig } from "../config/mod.ts";
+import { ConfigError, errorMessage } from "../core/mod.ts";
 
 /** A file the installer wants on the host. */
 export interface DesiredFile {

@@ -6,9 +6,8 @@
  */
 import { join } from "node:path";
 import { z } from "zod";
-import { parseJson } from "../core/json.ts";
-import { InputError } from "../core/errors.ts";
-import { readFileSafe, writeFileAtomic } from "../host/files.ts";
+import { InputError, parseJson } from "../core/mod.ts";
+import { readFileSafe, writeFileAtomic } from "../host/mod.ts";
 
 /** File name of the manifest inside the state dir. */
 export const MANIFEST_FILE = "install-manifest.json";

@@ -7,7 +7,7 @@
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import compileSpec from "../../scripts/compile_spec.json" with { type: "json" };
-import { run } from "../host/exec.ts";
+import { run } from "../host/mod.ts";
 
 /** The bytes to install and how they were obtained. */
 export interface ToolSource {

@@ -5,7 +5,7 @@
  * line that is nothing but a placeholder whose value is empty is dropped.
  * Also the quoting of values that end up in unit files.
  */
-import { ConfigError } from "../core/errors.ts";
+import { ConfigError } from "../core/mod.ts";
 
 /** Characters a value may hold to go into a unit file unquoted (no spaces, `%`, `$`, quotes). */
 export const UNIT_SAFE = /^[A-Za-z0-9_@+=:,./-]+$/;

@@ -6,8 +6,8 @@
  * same bytes. Pure: the caller supplies the templates and resolved programs.
  */
 import { join } from "node:path";
-import type { Config } from "../config/config.ts";
-import { ms } from "../core/duration.ts";
+import type { Config } from "../config/mod.ts";
+import { ms } from "../core/mod.ts";
 import { execArg, renderTemplate, seconds, unitWord } from "./unit_template.ts";
 
 /** Directory of the unit templates (inside the binary when compiled). */

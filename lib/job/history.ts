@@ -5,8 +5,8 @@
  */
 import { join } from "node:path";
 import { z } from "zod";
-import { parseJson } from "../core/json.ts";
-import { readFileSafe, writeFileAtomic } from "../host/files.ts";
+import { parseJson } from "../core/mod.ts";
+import { readFileSafe, writeFileAtomic } from "../host/mod.ts";
 import { type Journal, pairSchema } from "./journal.ts";
 import { RESULTS } from "./outcome.ts";
 

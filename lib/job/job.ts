@@ -10,9 +10,9 @@
  * vanished directory), so every path from "request seen" to exit ends in a
  * terminal status and a handled request.
  */
-import { errorMessage } from "../core/errors.ts";
+import { errorMessage } from "../core/mod.ts";
 import { appendHistory, entryFromJournal } from "./history.ts";
-import type { Host } from "../host/host.ts";
+import type { Host } from "../host/mod.ts";
 import { clearJournal, type Journal, writeJournal } from "./journal.ts";
 import { type Outcome, succeeded } from "./outcome.ts";
 import {

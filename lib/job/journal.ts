@@ -5,9 +5,8 @@
  */
 import { join } from "node:path";
 import { z } from "zod";
-import { errorMessage } from "../core/errors.ts";
-import { parseJson } from "../core/json.ts";
-import { readFileSafe, writeFileAtomic } from "../host/files.ts";
+import { errorMessage, parseJson } from "../core/mod.ts";
+import { readFileSafe, writeFileAtomic } from "../host/mod.ts";
 import { outcomeSchema } from "./outcome.ts";
 import { PHASES } from "./progress.ts";
 

@@ -4,8 +4,8 @@
  * crash never leaves a stale lock behind.
  */
 import { join } from "node:path";
-import { BusyError } from "../core/errors.ts";
-import { ensureDir } from "../host/files.ts";
+import { BusyError } from "../core/mod.ts";
+import { ensureDir } from "../host/mod.ts";
 
 /** A held lock; release it (or let the process exit). */
 export interface HeldLock extends Disposable {

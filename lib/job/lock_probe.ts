@@ -4,7 +4,7 @@
  * instant exit "busy". Reads `/proc/locks` for a lock on the lock file's inode.
  */
 import { join } from "node:path";
-import { lstatOrNull } from "../host/files.ts";
+import { lstatOrNull } from "../host/mod.ts";
 
 /** True when a process holds a lock on the inode `ino` according to `/proc/locks` text (pure). */
 export function inodeLocked(procLocks: string, ino: number): boolean {

@@ -4,7 +4,7 @@
  * journal before the terminal status, so a resumed job ends with the same code.
  */
 import { z } from "zod";
-import { EXIT, type ExitCode } from "../core/exit_codes.ts";
+import { EXIT, type ExitCode } from "../core/mod.ts";
 
 /** How a job can end (also the history's `result`). */
 export const RESULTS = [

@@ -6,10 +6,14 @@
  */
 import { join } from "node:path";
 import { z } from "zod";
-import { type AppVersion, parseAppVersion } from "../core/app_version.ts";
-import { errorMessage, InputError } from "../core/errors.ts";
-import { parseJson } from "../core/json.ts";
-import { ensureDir, readFileSafe, writeFileAtomic } from "../host/files.ts";
+import {
+  type AppVersion,
+  errorMessage,
+  InputError,
+  parseAppVersion,
+  parseJson,
+} from "../core/mod.ts";
+import { ensureDir, readFileSafe, writeFileAtomic } from "../host/mod.ts";
 
 /** The request's file name in the data dir. */
 export const REQUEST_FILE = "upgrade-requested";

@@ -6,16 +6,15 @@
  */
 import { join } from "node:path";
 import { z } from "zod";
-import { parseJson } from "../core/json.ts";
-import { parseAppVersion } from "../core/app_version.ts";
+import { parseAppVersion, parseJson } from "../core/mod.ts";
 import {
   isNoSpace,
   lstatOrNull,
   readFileSafe,
   rewriteInPlace,
   writeFileAtomic,
-} from "../host/files.ts";
-import type { Logger } from "../cli/log.ts";
+} from "../host/mod.ts";
+import type { Logger } from "../cli/mod.ts";
 
 /** Largest status file read (the container can write anything there). */
 export const MAX_STATUS_BYTES = 256 * 1024;

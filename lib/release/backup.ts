@@ -9,8 +9,8 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
-import { ToolError } from "../core/errors.ts";
-import { ensureDir, lstatOrNull, readFileSafe, writeFileAtomic } from "../host/files.ts";
+import { ToolError } from "../core/mod.ts";
+import { ensureDir, lstatOrNull, readFileSafe, writeFileAtomic } from "../host/mod.ts";
 
 /** The record of snapshot names in the order they were taken, in the backups dir. */
 export const ORDER_FILE = "order.json";

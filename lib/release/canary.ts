@@ -6,13 +6,10 @@
  * removed, and a leftover from a killed run is removed before the next one.
  */
 import { join } from "node:path";
-import { ms } from "../core/duration.ts";
+import { errorMessage, ms } from "../core/mod.ts";
 import { judgeDetached } from "./crash_watch.ts";
-import { errorMessage } from "../core/errors.ts";
-import { exists } from "../host/files.ts";
-import { pollHealth } from "../health/poll.ts";
-import type { Host } from "../host/host.ts";
-import { tail } from "../host/exec.ts";
+import { exists, type Host, tail } from "../host/mod.ts";
+import { pollHealth } from "../health/mod.ts";
 
 /** Options for `runCanary`. */
 export interface CanaryOptions {

@@ -21,20 +21,7 @@
  *   unit's container that exited by itself was seen as `stopped` in the lab (podman 4.3),
  *   the harness's as `exited`: both are reported as "exited".
  */
-
-/** What `systemctl show -p ActiveState -p SubState -p NRestarts -p ExecMainCode -p ExecMainStatus` said. */
-export interface UnitObservation {
-  /** ActiveState. */
-  activeState: string;
-  /** SubState. */
-  subState: string;
-  /** NRestarts, null when not reported. */
-  nRestarts: number | null;
-  /** ExecMainCode (1 exited, 2 killed, 3 dumped), null when not reported. */
-  execMainCode: number | null;
-  /** ExecMainStatus: the exit status or the signal number. */
-  execMainStatus: number | null;
-}
+import type { UnitObservation } from "../host/systemd.ts";
 
 /** What `podman container inspect` said of the container; null fields when it has none. */
 export interface ContainerObservation {
@@ -63,22 +50,6 @@ export type Liveness =
 
 /** Podman states after the process has ended. */
 const ENDED = new Set(["exited", "stopped"]);
-
-/** Parses a `systemctl show` record into an observation (missing numbers are null). */
-export function unitObservation(props: Record<string, string>): UnitObservation | null {
-  if (!props.ActiveState) return null;
-  const num = (v: string | undefined) => {
-    if (v === undefined || !/^\d+$/.test(v)) return null;
-    return Number(v);
-  };
-  return {
-    activeState: props.ActiveState,
-    subState: props.SubState ?? "",
-    nRestarts: num(props.NRestarts),
-    execMainCode: num(props.ExecMainCode),
-    execMainStatus: num(props.ExecMainStatus),
-  };
-}
 
 function exitText(code: number | null): string {
   return code === null ? "" : ` with code ${code}`;

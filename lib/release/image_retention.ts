@@ -3,11 +3,37 @@
  * always (tagged so that no prune can take them), plus the newest N others;
  * older `vX.Y.Z` images of the tool's two repositories are removed.
  */
-import { type AppVersion, parseAppVersion, versionedRef } from "../core/app_version.ts";
-import { errorMessage } from "../core/errors.ts";
-import type { Host } from "../host/host.ts";
-import type { Release } from "../job/journal.ts";
-import { choosePrunable, type LocalImage } from "../upgrade/plan.ts";
+import {
+  type AppVersion,
+  compareAppVersions,
+  errorMessage,
+  parseAppVersion,
+  versionedRef,
+} from "../core/mod.ts";
+import type { Host } from "../host/mod.ts";
+import type { Release } from "../job/mod.ts";
+
+/** A local image of one repository. */
+export interface LocalImage {
+  /** Image ID. */
+  id: string;
+  /** Its version tags (`vX.Y.Z`) in this repository. */
+  versions: AppVersion[];
+  /** Its full names in this repository (to remove by name). */
+  names: string[];
+}
+
+/** Images to prune: everything versioned but the protected IDs and the `keep` newest others (pure). */
+export function choosePrunable(
+  images: LocalImage[],
+  options: { protect: Set<string>; keep: number },
+): LocalImage[] {
+  const newest = (img: LocalImage) => [...img.versions].sort(compareAppVersions).at(-1)!;
+  const candidates = images
+    .filter((img) => img.versions.length > 0 && !options.protect.has(img.id))
+    .sort((a, b) => compareAppVersions(newest(b), newest(a)));
+  return candidates.slice(options.keep);
+}
 
 /** Local images of one component's repository with their version tags. */
 export async function localReleaseImages(

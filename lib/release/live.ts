@@ -3,10 +3,10 @@
  * backend's version from its health body (the only reliable proof of what
  * serves), and versions read from the images' `vX.Y.Z` tags as a fallback.
  */
-import { type AppVersion, compareAppVersions, parseAppVersion } from "../core/app_version.ts";
-import type { Host } from "../host/host.ts";
-import { healthBodySchema } from "../health/poll.ts";
-import type { ReleasePair } from "../job/journal.ts";
+import { type AppVersion, compareAppVersions, parseAppVersion } from "../core/mod.ts";
+import type { Host } from "../host/mod.ts";
+import { healthBodySchema } from "../health/mod.ts";
+import type { ReleasePair } from "../job/mod.ts";
 
 /** One live component. */
 export interface LiveComponent {

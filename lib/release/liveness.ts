@@ -11,9 +11,7 @@ import {
   type Liveness,
   type LivenessObservation,
 } from "./crash_watch.ts";
-import { tail } from "../host/exec.ts";
-import type { Host } from "../host/host.ts";
-import { journalTail } from "../host/systemd.ts";
+import { type Host, journalTail, tail } from "../host/mod.ts";
 
 /** Which live component. */
 export type Component = "backend" | "frontend";

@@ -2,9 +2,8 @@
  * Steps 2–3: pulling a release image with a per-attempt timeout and retries with
  * exponential backoff, progress streamed to the log.
  */
-import { errorMessage, ToolError } from "../core/errors.ts";
-import type { Host } from "../host/host.ts";
-import { ms } from "../core/duration.ts";
+import { errorMessage, ms, ToolError } from "../core/mod.ts";
+import type { Host } from "../host/mod.ts";
 
 /** Options for `pullImage`. */
 export interface PullImageOptions {

@@ -8,10 +8,9 @@
  * Nothing here follows a symlink: a planted link makes the restore refuse.
  */
 import { basename, dirname, join } from "node:path";
-import { listBackups } from "./backup.ts";
-import { DATABASE_FILE, integrityCheck } from "./backup.ts";
-import { InputError, ToolError } from "../core/errors.ts";
-import { lstatOrNull, syncDir } from "../host/files.ts";
+import { DATABASE_FILE, integrityCheck, listBackups } from "./backup.ts";
+import { InputError, ToolError } from "../core/mod.ts";
+import { lstatOrNull, syncDir } from "../host/mod.ts";
 
 /** The files of the live database, in the order they are moved aside. */
 export const DATABASE_FILES = [

@@ -5,11 +5,10 @@
  * version and the frontend answers. Used by `upgrade` (forward and rollback) and
  * `rollback`.
  */
-import { ms } from "../core/duration.ts";
-import { errorMessage, ToolError } from "../core/errors.ts";
+import { errorMessage, ms, ToolError } from "../core/mod.ts";
 import { judgeLiveness } from "./crash_watch.ts";
-import { pollHealth, type PollResult } from "../health/poll.ts";
-import type { Host } from "../host/host.ts";
+import { pollHealth, type PollResult } from "../health/mod.ts";
+import type { Host } from "../host/mod.ts";
 import { describeDeath, observeComponent, watchComponents } from "./liveness.ts";
 
 /**

@@ -5,9 +5,8 @@
  * state dir like any handled request; the status file is removed, so the app
  * reports `idle`. Neither is followed if it is a symlink. Run under the lock.
  */
-import { archiveRequest } from "../job/request_file.ts";
-import { lstatOrNull } from "../host/files.ts";
-import { statusPath } from "../job/status_file.ts";
+import { archiveRequest, statusPath } from "../job/mod.ts";
+import { lstatOrNull } from "../host/mod.ts";
 
 /** What was cleared. */
 export interface ClearResult {

@@ -6,29 +6,34 @@
  * there), 4 stop the backend and restore the snapshot if asked, point the run
  * tag at the exact image IDs and restart, 5 verify health and version.
  */
-import { ms } from "../core/duration.ts";
-import { formatDuration } from "../core/duration.ts";
-import { errorMessage, ToolError } from "../core/errors.ts";
-import { appendHistory, entryFromJournal } from "../job/history.ts";
-import type { Host } from "../host/host.ts";
-import { keepVersionTag } from "../release/image_retention.ts";
+import { errorMessage, formatDuration, ms, ToolError } from "../core/mod.ts";
 import {
   advance,
+  appendHistory,
   blankJournal,
+  entryFromJournal,
   type Job,
+  type Journal,
+  liveTouched,
   newJob,
+  type Outcome,
+  type ReleasePair,
   saveJournal,
   settle,
   showStep,
-} from "../job/job.ts";
-import type { Journal, ReleasePair } from "../job/journal.ts";
-import type { Outcome } from "../job/outcome.ts";
-import { liveTouched, stepNumber } from "../job/progress.ts";
-import { pairText } from "../status/history_view.ts";
-import { pullImage } from "../release/pull.ts";
-import { restoreDatabase, type RestoreResult } from "../release/restore.ts";
+  stepNumber,
+} from "../job/mod.ts";
+import type { Host } from "../host/mod.ts";
+import {
+  keepVersionTag,
+  pullImage,
+  restoreDatabase,
+  type RestoreResult,
+  switchImages,
+  verifyHealth,
+} from "../release/mod.ts";
+import { pairText } from "../status/mod.ts";
 import type { RollbackPlan } from "./prepare.ts";
-import { switchImages, verifyHealth } from "../release/switch.ts";
 
 /** How the rollback ended. */
 export interface RollbackOutcome {

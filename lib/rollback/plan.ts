@@ -6,10 +6,14 @@
  * `from` only when what runs is not in the history at all); with `--to X.Y.Z`
  * the newest recorded image IDs of that version, else its `vX.Y.Z` tag to pull.
  */
-import type { AppVersion } from "../core/app_version.ts";
-import type { HistoryEntry } from "../job/history.ts";
-import type { Journal, Release, ReleasePair } from "../job/journal.ts";
-import { liveTouched } from "../job/progress.ts";
+import type { AppVersion } from "../core/mod.ts";
+import {
+  type HistoryEntry,
+  type Journal,
+  liveTouched,
+  type Release,
+  type ReleasePair,
+} from "../job/mod.ts";
 
 /** The release to switch to, per component, and where it was found. */
 export interface RollbackTarget {

@@ -6,14 +6,22 @@
  * restore. Used for `--dry-run`, the confirmation prompt and the job itself.
  */
 import { join } from "node:path";
-import { type AppVersion, versionedRef } from "../core/app_version.ts";
-import { InputError, ToolError } from "../core/errors.ts";
-import { readHistory } from "../job/history.ts";
-import type { Host } from "../host/host.ts";
-import { type Journal, readJournal, type ReleasePair } from "../job/journal.ts";
-import { livePair, readLive } from "../release/live.ts";
-import { readRequestText } from "../job/request_file.ts";
-import { checkRestorable, resolveSnapshot, type Snapshot } from "../release/restore.ts";
+import { type AppVersion, InputError, ToolError, versionedRef } from "../core/mod.ts";
+import {
+  type Journal,
+  readHistory,
+  readJournal,
+  readRequestText,
+  type ReleasePair,
+} from "../job/mod.ts";
+import type { Host } from "../host/mod.ts";
+import {
+  checkRestorable,
+  livePair,
+  readLive,
+  resolveSnapshot,
+  type Snapshot,
+} from "../release/mod.ts";
 import { namedRelease, previousRelease, samePair } from "./plan.ts";
 
 /** What the operator asked. */

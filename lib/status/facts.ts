@@ -5,17 +5,19 @@
  * fatal: status is what an operator runs when things are already broken.
  */
 import { join } from "node:path";
-import { listBackups } from "../release/backup.ts";
-import { diskSpace } from "../host/disk.ts";
-import { errorMessage } from "../core/errors.ts";
-import { lstatOrNull } from "../host/files.ts";
-import { healthBodySchema } from "../health/poll.ts";
-import { readHistory } from "../job/history.ts";
-import type { Host } from "../host/host.ts";
-import { readJournal } from "../job/journal.ts";
-import { lockHeld } from "../job/lock_probe.ts";
-import { parseRequest, readRequestText, requestPath } from "../job/request_file.ts";
-import { readStatus } from "../job/status_file.ts";
+import { listBackups } from "../release/mod.ts";
+import { diskSpace, type Host, lstatOrNull } from "../host/mod.ts";
+import { errorMessage } from "../core/mod.ts";
+import { healthBodySchema } from "../health/mod.ts";
+import {
+  lockHeld,
+  parseRequest,
+  readHistory,
+  readJournal,
+  readRequestText,
+  readStatus,
+  requestPath,
+} from "../job/mod.ts";
 import { PATH_UNIT, type RequestFacts, type StatusFacts, UPGRADE_UNIT } from "./report.ts";
 
 /** Where podman keeps images when `podman info` does not say (podman's rootful default). */

@@ -3,10 +3,9 @@
  * people, and a stable snake_case JSON form for scripts (`history --json`,
  * `status --json`).
  */
-import { formatDuration } from "../core/duration.ts";
-import type { HistoryEntry } from "../job/history.ts";
-import type { ReleasePair } from "../job/journal.ts";
-import type { HistoryEntryJson, PairJson } from "../cli/json_outputs.ts";
+import { formatDuration } from "../core/mod.ts";
+import type { HistoryEntry, ReleasePair } from "../job/mod.ts";
+import type { HistoryEntryJson, PairJson } from "../cli/mod.ts";
 
 /** Who started a job, in words. */
 export function who(trigger: HistoryEntry["trigger"]): HistoryEntryJson["who"] {

@@ -4,11 +4,9 @@
  * each with the fix an operator can type. Nothing here touches the host, so
  * every problem is tested from recorded `podman inspect` JSON and unit states.
  */
-import type { Config } from "../config/config.ts";
-import type { HistoryEntry } from "../job/history.ts";
-import type { Journal } from "../job/journal.ts";
-import type { ContainerInfo } from "../host/podman.ts";
-import type { StatusDoc } from "../job/status_file.ts";
+import type { Config } from "../config/mod.ts";
+import type { HistoryEntry, Journal, StatusDoc } from "../job/mod.ts";
+import type { ContainerInfo } from "../host/mod.ts";
 
 /** The app's default DATA_DIR when the container does not set one (contract). */
 export const APP_DEFAULT_DATA_DIR = "/data";

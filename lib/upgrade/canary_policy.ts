@@ -2,8 +2,8 @@
  * Whether the canary runs: one decision, shared by the upgrade and its dry run
  * (tests/upgrade/canary_policy_test.ts holds them to the same answer).
  */
-import type { Host } from "../host/host.ts";
-import { canaryUnavailable } from "../release/canary.ts";
+import type { Host } from "../host/mod.ts";
+import { canaryUnavailable } from "../release/mod.ts";
 
 /** The canary runs, or why not. */
 export type CanaryPolicy = { run: true } | { run: false; reason: string };

@@ -1,10 +1,8 @@
 /** `grapheon-tool upgrade --dry-run`: the plan (from → to, images, steps), with nothing changed. */
 import { join } from "node:path";
 import { z } from "zod";
-import type { Host } from "../host/host.ts";
-import { pairSchema } from "../job/journal.ts";
-import { STEPS } from "../job/progress.ts";
-import { parseRequest, readRequestText } from "../job/request_file.ts";
+import type { Host } from "../host/mod.ts";
+import { pairSchema, parseRequest, readRequestText, STEPS } from "../job/mod.ts";
 import { canaryPolicy } from "./canary_policy.ts";
 import type { Target } from "./plan.ts";
 import { decide, versionRef } from "./steps.ts";

@@ -4,12 +4,17 @@
  * leaves a terminal status, a history entry and no request that could make the
  * `.path` unit loop.
  */
-import { parseAppVersion } from "../core/app_version.ts";
-import type { Host } from "../host/host.ts";
-import { blankJournal, finish, newJob, notStarted } from "../job/job.ts";
-import { journalPath } from "../job/journal.ts";
-import type { Outcome } from "../job/outcome.ts";
-import { readStatus } from "../job/status_file.ts";
+import { parseAppVersion } from "../core/mod.ts";
+import type { Host } from "../host/mod.ts";
+import {
+  blankJournal,
+  finish,
+  journalPath,
+  newJob,
+  notStarted,
+  type Outcome,
+  readStatus,
+} from "../job/mod.ts";
 
 /** A job that is never interrupted (its end is only bookkeeping). */
 const NEVER = new AbortController().signal;

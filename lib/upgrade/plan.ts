@@ -2,7 +2,7 @@
  * Pure decisions of the upgrade runner: whether a target is a downgrade, a
  * no-op, or an upgrade; and which old images may be pruned.
  */
-import { type AppVersion, compareAppVersions, parseAppVersion } from "../core/app_version.ts";
+import { type AppVersion, compareAppVersions, parseAppVersion } from "../core/mod.ts";
 
 /** The target of an upgrade. */
 export interface Target {
@@ -65,26 +65,4 @@ export function decideUpgrade(options: {
     };
   }
   return { kind: "upgrade" };
-}
-
-/** A local image of one repository. */
-export interface LocalImage {
-  /** Image ID. */
-  id: string;
-  /** Its version tags (`vX.Y.Z`) in this repository. */
-  versions: AppVersion[];
-  /** Its full names in this repository (to remove by name). */
-  names: string[];
-}
-
-/** Images to prune: everything versioned but the protected IDs and the `keep` newest others (pure). */
-export function choosePrunable(
-  images: LocalImage[],
-  options: { protect: Set<string>; keep: number },
-): LocalImage[] {
-  const newest = (img: LocalImage) => [...img.versions].sort(compareAppVersions).at(-1)!;
-  const candidates = images
-    .filter((img) => img.versions.length > 0 && !options.protect.has(img.id))
-    .sort((a, b) => compareAppVersions(newest(b), newest(a)));
-  return candidates.slice(options.keep);
 }

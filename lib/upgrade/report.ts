@@ -1,8 +1,7 @@
 /** The `upgrade --json` document and its one-line human form, from a run's report (pure). */
-import type { UpgradeJson } from "../cli/json_outputs.ts";
-import { phaseTimings } from "../job/job.ts";
-import { exitFor } from "../job/outcome.ts";
-import { pairJson } from "../status/history_view.ts";
+import type { UpgradeJson } from "../cli/mod.ts";
+import { exitFor, phaseTimings } from "../job/mod.ts";
+import { pairJson } from "../status/mod.ts";
 import type { UpgradeReport } from "./run.ts";
 
 /** The document. `changed`: what runs is not what ran before (a completed upgrade). */

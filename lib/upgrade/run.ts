@@ -7,25 +7,28 @@
  * (lib/job/job.ts), which never throw: nothing escapes the bookkeeping.
  */
 import { join } from "node:path";
-import { errorMessage, InputError, ToolError } from "../core/errors.ts";
-import type { Host } from "../host/host.ts";
+import { errorMessage, InputError, ToolError } from "../core/mod.ts";
+import type { Host } from "../host/mod.ts";
 import {
   advance,
+  archiveLeftovers,
   blankJournal,
   currentStep,
   finish,
   type Job,
+  type Journal,
+  liveTouched,
   newJob,
   notStarted,
+  type Outcome,
+  parseRequest,
+  readJournal,
+  readRequestText,
   saveJournal,
   settle,
-} from "../job/job.ts";
-import { type Journal, readJournal } from "../job/journal.ts";
-import type { Outcome } from "../job/outcome.ts";
-import { liveTouched, stepNumber } from "../job/progress.ts";
-import { archiveLeftovers, parseRequest, readRequestText } from "../job/request_file.ts";
-import { cleanupCanary } from "../release/canary.ts";
-import { livePair, readLive } from "../release/live.ts";
+  stepNumber,
+} from "../job/mod.ts";
+import { cleanupCanary, livePair, readLive } from "../release/mod.ts";
 import { canaryPolicy } from "./canary_policy.ts";
 import { blocked, moveJournalAside, settleStaleStatus } from "./ends.ts";
 import type { Target } from "./plan.ts";

@@ -4,20 +4,29 @@
  * returns or throws: none of them ends the job (lib/upgrade/run.ts does).
  */
 import { join } from "node:path";
-import { versionedRef } from "../core/app_version.ts";
-import { formatDuration } from "../core/duration.ts";
-import { errorMessage, ToolError } from "../core/errors.ts";
-import type { Host } from "../host/host.ts";
-import { advance, type Job, saveJournal, showStep } from "../job/job.ts";
-import type { Journal, ReleasePair } from "../job/journal.ts";
-import type { Outcome } from "../job/outcome.ts";
-import { stepNumber } from "../job/progress.ts";
-import { backupDatabase } from "../release/backup.ts";
-import { runCanary } from "../release/canary.ts";
-import { keepVersionTag, pruneOldImages } from "../release/image_retention.ts";
-import { livePair, readLive } from "../release/live.ts";
-import { pullImage } from "../release/pull.ts";
-import { switchImages, verifyHealth } from "../release/switch.ts";
+import { errorMessage, formatDuration, ToolError, versionedRef } from "../core/mod.ts";
+import type { Host } from "../host/mod.ts";
+import {
+  advance,
+  type Job,
+  type Journal,
+  type Outcome,
+  type ReleasePair,
+  saveJournal,
+  showStep,
+  stepNumber,
+} from "../job/mod.ts";
+import {
+  backupDatabase,
+  keepVersionTag,
+  livePair,
+  pruneOldImages,
+  pullImage,
+  readLive,
+  runCanary,
+  switchImages,
+  verifyHealth,
+} from "../release/mod.ts";
 import { decideUpgrade, type Decision, type Target } from "./plan.ts";
 
 /** Before step 1: what runs, and whether `target` is an upgrade, a no-op or a refused downgrade. */

@@ -1,11 +1,7 @@
 /** The pure fail-fast decisions: a dead container, and a run of unhealthy answers. */
 import assert from "node:assert/strict";
-import {
-  judgeDetached,
-  judgeLiveness,
-  type UnitObservation,
-  unitObservation,
-} from "../../lib/release/crash_watch.ts";
+import { judgeDetached, judgeLiveness } from "../../lib/release/crash_watch.ts";
+import { type UnitObservation, unitObservation } from "../../lib/host/systemd.ts";
 import { nextUnhealthyRun, pollHealth } from "../../lib/health/poll.ts";
 import { systemClock } from "../../lib/host/clock.ts";
 import { HttpFailure, type HttpGet } from "../../lib/host/http.ts";

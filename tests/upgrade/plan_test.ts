@@ -4,7 +4,8 @@ import {
   compareAppVersions,
   parseAppVersion,
 } from "../../lib/core/app_version.ts";
-import { choosePrunable, decideUpgrade } from "../../lib/upgrade/plan.ts";
+import { decideUpgrade } from "../../lib/upgrade/plan.ts";
+import { choosePrunable } from "../../lib/release/image_retention.ts";
 import { versionFromTags } from "../../lib/release/live.ts";
 import { buildStatus } from "../../lib/job/status_file.ts";
 

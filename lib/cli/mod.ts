@@ -1,0 +1,19 @@
+/** The public face of lib/cli: what the rest of the tool uses of it. */
+export {
+  type CommandContext,
+  type CommandSpec,
+  durationFlag,
+  type GlobalOptions,
+  intFlag,
+  parseCommandArgs,
+  printResult,
+  versionFlag,
+} from "./command.ts";
+export { confirm } from "./confirm.ts";
+export {
+  type HistoryEntryJson,
+  type PairJson,
+  type RollbackOutcomeJson,
+  type UpgradeJson,
+} from "./json_outputs.ts";
+export { createLogger, defaultFormat, type Logger } from "./log.ts";

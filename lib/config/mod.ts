@@ -1,0 +1,2 @@
+/** The public face of lib/config: what the rest of the tool uses of it. */
+export { type Config, configPath, defaultConfig, loadConfig, parseConfig } from "./config.ts";
