@@ -12,6 +12,7 @@ import {
   type MountModel,
   type RefModel,
   showPath,
+  type TableModel,
   type UnknownNode,
 } from "./model.ts";
 import { nixNameOrder, orderPartitions } from "./partition_order.ts";
@@ -114,6 +115,13 @@ function walkContent(
     case "mdraid":
       walk.refs.push({ kind: "mdadm", name: content.name, path: [...path, "name"] });
       return;
+    case "bcachefs":
+      walk.refs.push({
+        kind: "bcachefs_filesystems",
+        name: content.filesystem,
+        path: [...path, "filesystem"],
+      });
+      return;
     case "table":
       (content.partitions ?? []).forEach((p, i) =>
         walkContent(walk, {
@@ -129,6 +137,47 @@ function walkContent(
     case "unknown":
       walk.unknown.push({ type: content.originalType, path });
       return;
+  }
+}
+
+/** The legacy table of a content, or null. */
+function tableOf(content: Content | null, path: FieldPath): TableModel | null {
+  if (content?.type !== "table") return null;
+  return {
+    format: content.format ?? "gpt",
+    partitions: (content.partitions ?? []).map((p, i) => ({
+      path: [...path, "content", "partitions", String(i)],
+      bootable: p.bootable ?? false,
+      flags: p.flags ?? [],
+      content: asContent(p.content),
+    })),
+  };
+}
+
+/** Mounts of the bcachefs filesystems (the filesystem's own mountpoint and its subvolumes'). */
+function bcachefsMounts(walk: Walk, devices: Devices): void {
+  for (const [key, fs] of Object.entries(devices.bcachefs_filesystems ?? {})) {
+    const path = ["bcachefs_filesystems", key];
+    if (fs.mountpoint != null) {
+      addMount(walk, {
+        mountpoint: fs.mountpoint,
+        path: [...path, "mountpoint"],
+        fsType: "bcachefs",
+        options: fs.mountOptions,
+        backing: showPath(path),
+      });
+    }
+    for (const [svKey, sv] of Object.entries(fs.subvolumes ?? {})) {
+      if (sv.mountpoint == null) continue;
+      const svPath = [...path, "subvolumes", svKey];
+      addMount(walk, {
+        mountpoint: sv.mountpoint,
+        path: [...svPath, "mountpoint"],
+        fsType: "bcachefs",
+        options: sv.mountOptions,
+        backing: showPath(svPath),
+      });
+    }
   }
 }
 
@@ -191,6 +240,7 @@ export function buildModel(devices: Devices): LayoutModel {
       destroy: h.destroy,
       contentType: contentType(content),
       partitions,
+      table: tableOf(content, path),
     });
   }
   for (const [key, n] of Object.entries(devices.nodev ?? {})) {
@@ -247,6 +297,7 @@ export function buildModel(devices: Devices): LayoutModel {
       }
     }
   }
+  bcachefsMounts(walk, devices);
   for (const kind of Object.keys(devices)) {
     if (!KNOWN_DEVICE_KINDS.includes(kind)) walk.unknown.push({ type: kind, path: [kind] });
   }
@@ -254,6 +305,9 @@ export function buildModel(devices: Devices): LayoutModel {
     lvm_vg: new Set(Object.entries(devices.lvm_vg ?? {}).map(([k, v]) => v.name ?? k)),
     zpool: new Set(Object.entries(devices.zpool ?? {}).map(([k, v]) => v.name ?? k)),
     mdadm: new Set(Object.entries(devices.mdadm ?? {}).map(([k, v]) => v.name ?? k)),
+    bcachefs_filesystems: new Set(
+      Object.entries(devices.bcachefs_filesystems ?? {}).map(([k, v]) => v.name ?? k),
+    ),
   };
   return {
     devices,
