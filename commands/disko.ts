@@ -219,9 +219,10 @@ async function check(ctx: CommandContext, args: Args): Promise<number> {
     const findings = [rejected(source, err)];
     const counts = countBySeverity(findings);
     const note = "evaluated by disko: it rejects the layout";
+    const via = input.kind === "flake" ? "flake" : "nix-file";
     printResult(ctx, renderFindings(`disko check ${source}`, findings, [note]), {
       file: source,
-      evaluation: { by: "disko", rejected: true },
+      evaluation: { by: "disko", via, diskoVersion: null, rejected: true },
       ok: false,
       counts,
       findings,
