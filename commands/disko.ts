@@ -20,29 +20,27 @@ import { type Change, diffExitCode, worstClass } from "../lib/disko/changes.ts";
 import { checkLayout } from "../lib/disko/check.ts";
 import { diffLayouts } from "../lib/disko/diff.ts";
 import { diffLive } from "../lib/disko/diff_live.ts";
-import { evalDirs } from "../lib/disko/eval_dirs.ts";
 import {
-  countBySeverity,
-  type Finding,
-  finding,
-  RULES,
-  sortFindings,
-} from "../lib/disko/findings.ts";
-import { parseFlakeRef } from "../lib/disko/flake_eval.ts";
+  diskSizesFor,
+  inputName,
+  layoutInputs,
+  oneLayoutInput,
+  rejectedFinding,
+} from "../lib/disko/cli_args.ts";
+import { evalDirs } from "../lib/disko/eval_dirs.ts";
+import { countBySeverity, type Finding, RULES, sortFindings } from "../lib/disko/findings.ts";
 import { guardSummary } from "../lib/disko/guard.ts";
 import { runGuard } from "../lib/disko/guard_run.ts";
 import { liveFindings } from "../lib/disko/live_compare.ts";
 import { type LiveSourceOptions, readMachine } from "../lib/disko/live_source.ts";
 import {
   layoutDocument,
-  type LayoutInput,
   type LoadedLayout,
   loadLayout,
   type LoadOptions,
 } from "../lib/disko/load.ts";
 import { DiskoEvalError } from "../lib/disko/nix_eval.ts";
 import { describeEvaluation, renderChanges, renderFindings } from "../lib/disko/render.ts";
-import { parseByteCount } from "../lib/disko/size.ts";
 
 const OPTIONS = {
   "disk-size": { type: "string", multiple: true },
@@ -108,21 +106,6 @@ function parseArgs(argv: string[]) {
   return parseCommandArgs("disko", argv, OPTIONS, true);
 }
 
-/** Parses --disk-size values into a map (disk key or `*` → bytes). */
-export function parseDiskSizes(values: readonly string[] = []): Map<string, number> {
-  const sizes = new Map<string, number>();
-  for (const v of values) {
-    const eq = v.lastIndexOf("=");
-    const [disk, text] = eq > 0 ? [v.slice(0, eq), v.slice(eq + 1)] : ["*", v];
-    const bytes = parseByteCount(text);
-    if (bytes === null || bytes <= 0) {
-      throw new UsageError(`--disk-size: expected [DISK=]SIZE such as main=100G, got "${v}"`);
-    }
-    sizes.set(disk, bytes);
-  }
-  return sizes;
-}
-
 /** How to evaluate layouts and read the machine, from the config and the flags. */
 type Options = LoadOptions & { live: LiveSourceOptions };
 
@@ -163,60 +146,16 @@ interface Args {
   files: string[];
 }
 
-/** The layouts the command line names: files, then --flake references, in order. */
-function inputs(args: Args): LayoutInput[] {
-  const flakes = (args.values.flake ?? []).map(parseFlakeRef);
-  if (args.files.length && flakes.length) {
-    throw new UsageError("disko: give layouts as files or as --flake references, not both");
-  }
-  return [
-    ...args.files.map((path): LayoutInput => ({ kind: "file", path })),
-    ...flakes.map((flake): LayoutInput => ({ kind: "flake", flake })),
-  ];
-}
-
-function oneInput(args: Args, what: string): LayoutInput {
-  const all = inputs(args);
-  if (all.length !== 1) throw new UsageError(`${what}: expected one FILE or --flake REF#NAME`);
-  return all[0];
-}
-
-/** `--disk-size` values, each naming a disk the layout declares. */
-function diskSizesFor(layout: LoadedLayout, args: Args): Map<string, number> {
-  const sizes = parseDiskSizes(args.values["disk-size"]);
-  const declared = new Set(layout.model.disks.filter((d) => d.kind === "disk").map((d) => d.key));
-  for (const disk of sizes.keys()) {
-    if (disk !== "*" && !declared.has(disk)) {
-      const has = [...declared].join(", ") || "none";
-      throw new UsageError(
-        `--disk-size: ${layout.source} declares no disk "${disk}" (it has: ${has})`,
-      );
-    }
-  }
-  return sizes;
-}
-
-/** disko's own rejection of a layout, as the one finding `check` can report. */
-function rejected(source: string, err: DiskoEvalError): Finding {
-  return finding("disko-eval", {
-    path: err.option,
-    message: err.detail,
-    fix: `correct ${
-      err.option ? `disko.devices.${err.option}` : source
-    } as disko's option types say (the other rules run once disko accepts the layout)`,
-  });
-}
-
 async function check(ctx: CommandContext, args: Args): Promise<number> {
-  const input = oneInput(args, "disko check");
-  const source = input.kind === "file" ? input.path : input.flake.text;
+  const input = oneLayoutInput("disko check", args.files, args.values.flake);
+  const source = inputName(input);
   const opts = await loadOptions(ctx, args.values);
   let layout: LoadedLayout;
   try {
     layout = await loadLayout(input, opts);
   } catch (err) {
     if (!(err instanceof DiskoEvalError)) throw err;
-    const findings = [rejected(source, err)];
+    const findings = [rejectedFinding(source, err)];
     const counts = countBySeverity(findings);
     const note = "evaluated by disko: it rejects the layout";
     const via = input.kind === "flake" ? "flake" : "nix-file";
@@ -229,7 +168,7 @@ async function check(ctx: CommandContext, args: Args): Promise<number> {
     });
     return EXIT.FAILURE;
   }
-  const sizes = diskSizesFor(layout, args);
+  const sizes = diskSizesFor(layout, args.values["disk-size"]);
   let drift: Finding[] = [];
   if (wantsLive(args.values)) {
     const { snap, match } = await readMachine({ model: layout.model, source: opts.live });
@@ -254,7 +193,7 @@ async function check(ctx: CommandContext, args: Args): Promise<number> {
 
 async function diff(ctx: CommandContext, args: Args): Promise<number> {
   const live = wantsLive(args.values);
-  const all = inputs(args);
+  const all = layoutInputs(args.files, args.values.flake);
   if (all.length !== (live ? 1 : 2)) {
     throw new UsageError(
       live
@@ -297,7 +236,7 @@ async function diff(ctx: CommandContext, args: Args): Promise<number> {
 }
 
 async function evaluate(ctx: CommandContext, args: Args): Promise<number> {
-  const input = oneInput(args, "disko eval");
+  const input = oneLayoutInput("disko eval", args.files, args.values.flake);
   const doc = layoutDocument(await loadLayout(input, await loadOptions(ctx, args.values)));
   ctx.out(JSON.stringify(doc, null, ctx.global.json ? undefined : 2));
   return EXIT.OK;

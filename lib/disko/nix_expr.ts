@@ -100,8 +100,3 @@ in
       then (import versionFile).version or null else null;
     devices = strip (if useDisko || hasLib then evaluated else plain);
   }`;
-
-/** The attribute path of a NixOS configuration's `disko.devices` in a flake. */
-export function flakeDevicesAttr(name: string): string {
-  return `nixosConfigurations.${JSON.stringify(name)}.config.disko.devices`;
-}
