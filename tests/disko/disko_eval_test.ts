@@ -202,3 +202,24 @@ nixTest(
   },
   opts,
 );
+
+nixTest(
+  "a disko.nix that also sets other NixOS options (fileSystems.…neededForBoot) evaluates",
+  async () => {
+    const text = (await Deno.readTextFile(join(FIXTURES, "vps_tmpfs_root.nix"))).replace(
+      /\}\s*$/,
+      '  fileSystems."/persistent".neededForBoot = true;\n}\n',
+    );
+    await withFiles({ "disko.nix": text }, async (dir) => {
+      const layout = await loadLayout(file(join(dir, "disko.nix")), { nix: diskoOptions() });
+      assert.equal(layout.evaluation.by, "disko");
+      assert.deepEqual(layout.model.mounts.map((m) => m.mountpoint).sort(), [
+        "/",
+        "/boot",
+        "/nix",
+        "/persistent",
+      ]);
+    });
+  },
+  opts,
+);
