@@ -65,7 +65,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: "disko",
-    summary: "check a disko layout (check FILE), classify layout changes (diff OLD NEW)",
+    summary:
+      "check a disko layout (check FILE|--flake), classify layout changes (diff), guard switches",
     load: async () => (await import("./disko.ts")).diskoCommand,
   },
 ];

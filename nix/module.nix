@@ -73,6 +73,7 @@ let
   };
 in
 {
+  imports = [ ./disko_guard.nix ];
   options.services.grapheon = {
     enable = mkEnableOption "Graphēon (backend and frontend containers under systemd)";
     package = mkOption {

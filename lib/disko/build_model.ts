@@ -9,126 +9,51 @@ import {
   type FieldPath,
   type LayoutModel,
   type LvModel,
-  type MountModel,
-  type RefModel,
   showPath,
-  type UnknownNode,
+  type TableModel,
 } from "./model.ts";
 import { nixNameOrder, orderPartitions } from "./partition_order.ts";
 import { asContent, type Content, type Devices, KNOWN_DEVICE_KINDS } from "./schema.ts";
+import { addMount, type Walk, walkContent } from "./walk_content.ts";
 
-const VOLATILE_FS = new Set(["tmpfs", "ramfs"]);
-
-interface Walk {
-  mounts: MountModel[];
-  refs: RefModel[];
-  unknown: UnknownNode[];
+/** The legacy table of a content, or null. */
+function tableOf(content: Content | null, path: FieldPath): TableModel | null {
+  if (content?.type !== "table") return null;
+  return {
+    format: content.format ?? "gpt",
+    partitions: (content.partitions ?? []).map((p, i) => ({
+      path: [...path, "content", "partitions", String(i)],
+      bootable: p.bootable ?? false,
+      flags: p.flags ?? [],
+      content: asContent(p.content),
+    })),
+  };
 }
 
-function addMount(
-  walk: Walk,
-  m: Omit<MountModel, "persistent" | "options"> & { options?: readonly string[] },
-) {
-  walk.mounts.push({
-    ...m,
-    options: m.options ?? ["defaults"],
-    persistent: !VOLATILE_FS.has(m.fsType),
-  });
-}
-
-/**
- * The identity of the device node under a mount: its path without the
- * `content` links, so that wrapping a filesystem in LUKS keeps its identity
- * (that change is classified on its own) and moving a mountpoint does not.
- */
-function nodeIdentity(path: FieldPath): string {
-  return path.filter((s) => s !== "content").join(".");
-}
-
-/** Collects mounts, references and unknown nodes below a content node. */
-function walkContent(
-  walk: Walk,
-  node: {
-    content: Content | null | undefined;
-    path: FieldPath;
-    partitionLabel?: string;
-    direct?: boolean;
-  },
-): void {
-  const { content, path, partitionLabel, direct = false } = node;
-  if (!content) return;
-  const backing = nodeIdentity(path);
-  switch (content.type) {
-    case "filesystem":
-      if (content.mountpoint != null) {
-        addMount(walk, {
-          mountpoint: content.mountpoint,
-          path: [...path, "mountpoint"],
-          fsType: content.format,
-          options: content.mountOptions,
-          backing,
-          partitionLabel,
-          direct,
-        });
-      }
-      return;
-    case "btrfs":
-      if (content.mountpoint != null) {
-        addMount(walk, {
-          mountpoint: content.mountpoint,
-          path: [...path, "mountpoint"],
-          fsType: "btrfs",
-          options: content.mountOptions,
-          backing,
-          partitionLabel,
-          direct,
-        });
-      }
-      for (const [key, sv] of Object.entries(content.subvolumes ?? {})) {
-        if (sv.mountpoint == null) continue;
-        const svPath = [...path, "subvolumes", key];
-        addMount(walk, {
-          mountpoint: sv.mountpoint,
-          path: [...svPath, "mountpoint"],
-          fsType: "btrfs",
-          options: sv.mountOptions,
-          backing: nodeIdentity(svPath),
-          partitionLabel,
-          direct,
-        });
-      }
-      return;
-    case "luks":
-      walkContent(walk, {
-        content: asContent(content.content),
-        path: [...path, "content"],
-        partitionLabel,
+/** Mounts of the bcachefs filesystems (the filesystem's own mountpoint and its subvolumes'). */
+function bcachefsMounts(walk: Walk, devices: Devices): void {
+  for (const [key, fs] of Object.entries(devices.bcachefs_filesystems ?? {})) {
+    const path = ["bcachefs_filesystems", key];
+    if (fs.mountpoint != null) {
+      addMount(walk, {
+        mountpoint: fs.mountpoint,
+        path: [...path, "mountpoint"],
+        fsType: "bcachefs",
+        options: fs.mountOptions,
+        backing: showPath(path),
       });
-      return;
-    case "lvm_pv":
-      walk.refs.push({ kind: "lvm_vg", name: content.vg, path: [...path, "vg"] });
-      return;
-    case "zfs":
-      walk.refs.push({ kind: "zpool", name: content.pool, path: [...path, "pool"] });
-      return;
-    case "mdraid":
-      walk.refs.push({ kind: "mdadm", name: content.name, path: [...path, "name"] });
-      return;
-    case "table":
-      (content.partitions ?? []).forEach((p, i) =>
-        walkContent(walk, {
-          content: asContent(p.content),
-          path: [...path, "partitions", String(i), "content"],
-        })
-      );
-      return;
-    case "swap":
-      return;
-    case "gpt":
-      return; // partitions are walked by the caller, which knows their labels
-    case "unknown":
-      walk.unknown.push({ type: content.originalType, path });
-      return;
+    }
+    for (const [svKey, sv] of Object.entries(fs.subvolumes ?? {})) {
+      if (sv.mountpoint == null) continue;
+      const svPath = [...path, "subvolumes", svKey];
+      addMount(walk, {
+        mountpoint: sv.mountpoint,
+        path: [...svPath, "mountpoint"],
+        fsType: "bcachefs",
+        options: sv.mountOptions,
+        backing: showPath(svPath),
+      });
+    }
   }
 }
 
@@ -191,6 +116,7 @@ export function buildModel(devices: Devices): LayoutModel {
       destroy: h.destroy,
       contentType: contentType(content),
       partitions,
+      table: tableOf(content, path),
     });
   }
   for (const [key, n] of Object.entries(devices.nodev ?? {})) {
@@ -247,6 +173,7 @@ export function buildModel(devices: Devices): LayoutModel {
       }
     }
   }
+  bcachefsMounts(walk, devices);
   for (const kind of Object.keys(devices)) {
     if (!KNOWN_DEVICE_KINDS.includes(kind)) walk.unknown.push({ type: kind, path: [kind] });
   }
@@ -254,6 +181,9 @@ export function buildModel(devices: Devices): LayoutModel {
     lvm_vg: new Set(Object.entries(devices.lvm_vg ?? {}).map(([k, v]) => v.name ?? k)),
     zpool: new Set(Object.entries(devices.zpool ?? {}).map(([k, v]) => v.name ?? k)),
     mdadm: new Set(Object.entries(devices.mdadm ?? {}).map(([k, v]) => v.name ?? k)),
+    bcachefs_filesystems: new Set(
+      Object.entries(devices.bcachefs_filesystems ?? {}).map(([k, v]) => v.name ?? k),
+    ),
   };
   return {
     devices,

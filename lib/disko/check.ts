@@ -5,7 +5,7 @@
 import { type Finding, sortFindings } from "./findings.ts";
 import type { LayoutModel } from "./model.ts";
 import { bootRules } from "./rules_boot.ts";
-import { mountRules } from "./rules_mounts.ts";
+import { mountRules, type SystemRoot } from "./rules_mounts.ts";
 import { type DiskSizes, partitionRules } from "./rules_partitions.ts";
 import { referenceRules } from "./rules_refs.ts";
 
@@ -13,6 +13,8 @@ import { referenceRules } from "./rules_refs.ts";
 export interface CheckOptions {
   /** Disk sizes in bytes by disk attribute name (`*` for all); enables size-exceeds-disk. */
   diskSizes?: DiskSizes;
+  /** What the NixOS configuration mounts at / (known with `--flake`; undefined: unknown). */
+  systemRoot?: SystemRoot;
 }
 
 /** Checks a layout and returns its findings, errors first. */
@@ -20,7 +22,7 @@ export function checkLayout(model: LayoutModel, options: CheckOptions = {}): Fin
   return sortFindings([
     ...partitionRules(model, options.diskSizes ?? new Map()),
     ...bootRules(model),
-    ...mountRules(model),
+    ...mountRules(model, options.systemRoot),
     ...referenceRules(model),
   ]);
 }

@@ -32,7 +32,7 @@ function missingPartition(
       change: `partition ${p.index} "${occupant.partlabel ?? ""}" → "${p.label}"`,
       class: "destructive",
       why:
-        `partition ${p.index} exists with another label: sgdisk --new fails and disko renames it to "${p.label}" and retypes it ${p.type}`,
+        `partition ${p.index} has another label: fstab would mount ${p.device}, which is not on the disk, and disko renames it to "${p.label}" and retypes it ${p.type} when it runs (sgdisk --new fails, --change-name follows)`,
     });
     return;
   }

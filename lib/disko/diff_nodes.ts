@@ -11,8 +11,11 @@ import { asContent, type Content } from "./schema.ts";
 
 /** A class and its reason. */
 export type Verdict = { class: ChangeClass; why: string };
-/** How a field is compared: a verdict when it differs, or skipped (compared elsewhere). */
-export type Rule = Verdict | "skip";
+/**
+ * How a field is compared: a verdict when it differs (`whenUnset`: disko's
+ * default, equal to the field left out), or skipped (compared elsewhere).
+ */
+export type Rule = (Verdict & { whenUnset?: unknown }) | "skip";
 type Obj = Record<string, unknown>;
 
 /** Collects changes. */
@@ -25,7 +28,16 @@ export class ChangeSink {
   }
 }
 
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+/** Unset, null, "", [] and {}: what disko's evaluation fills in for an option left out. */
+function isEmpty(v: unknown): boolean {
+  if (v === undefined || v === null || v === "") return true;
+  if (Array.isArray(v)) return v.length === 0;
+  return typeof v === "object" && Object.keys(v).length === 0;
+}
+
+/** Equal values; an empty value equals an unset one, so disko's filled-in defaults are no change. */
+const same = (a: unknown, b: unknown) =>
+  (isEmpty(a) && isEmpty(b)) || JSON.stringify(a) === JSON.stringify(b);
 
 /** A field disko uses only when it creates the device. */
 export const NOT_CREATED: Verdict = {
@@ -57,8 +69,15 @@ export function compareFields(
   const keys = [...new Set([...Object.keys(from), ...Object.keys(to)])].sort();
   for (const k of keys) {
     const rule = pair.table[k] ?? pair.fallback ?? NOT_CREATED;
-    if (rule === "skip" || same(from[k], to[k])) continue;
-    out.add({ ...rule, path: [...pair.path, k], change: `${show(from[k])} → ${show(to[k])}` });
+    if (rule === "skip") continue;
+    const unset = rule.whenUnset;
+    if (same(from[k] ?? unset, to[k] ?? unset)) continue;
+    out.add({
+      class: rule.class,
+      why: rule.why,
+      path: [...pair.path, k],
+      change: `${show(from[k])} → ${show(to[k])}`,
+    });
   }
 }
 
@@ -115,12 +134,14 @@ const CONTENT_TABLE: Record<string, Rule> = {
   mountpoint: "skip",
   content: "skip",
   subvolumes: "skip",
+  // disko derives a content's device from its parent, which is compared there.
+  device: "skip",
   format: {
     class: "not-applied",
     why:
       "disko runs mkfs only on a device without a filesystem: the disk keeps the old one and the mount expects the new type",
   },
-  mountOptions: REBUILD,
+  mountOptions: { ...REBUILD, whenUnset: ["defaults"] },
   settings: REBUILD,
   keyFile: REBUILD,
   passwordFile: REBUILD,

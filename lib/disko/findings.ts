@@ -32,6 +32,10 @@ export interface RuleInfo {
 
 /** Every rule, by id. */
 export const RULES = {
+  "disko-eval": {
+    severity: "error",
+    what: "disko's own evaluation accepts the layout (its option types, required options)",
+  },
   "size-syntax": {
     severity: "error",
     what: "size/start/end/LV size in a syntax disko and sgdisk accept",
@@ -62,7 +66,10 @@ export const RULES = {
     severity: "warning",
     what: "disk device is a stable /dev/disk/by-id path",
   },
-  "boot-missing": { severity: "error", what: "an EF00 ESP or an EF02 BIOS boot partition exists" },
+  "boot-missing": {
+    severity: "error",
+    what: "an ESP, EF02 or legacy-table boot exists (warning when the layout has no /)",
+  },
   "esp-format": {
     severity: "error",
     what: "the ESP holds a vfat filesystem (on md: metadata 1.0)",
@@ -70,14 +77,20 @@ export const RULES = {
   "esp-mountpoint": { severity: "error", what: "an ESP is mounted at /boot or /boot/efi" },
   "esp-size": {
     severity: "warning",
-    what: "an ESP at /boot holds several generations (error under 128M, warning under 500M)",
+    what: "an ESP at /boot has room for several generations (500M or more)",
   },
   "esp-multiple": { severity: "warning", what: "one EF00 ESP per disk" },
   "esp-umask": { severity: "warning", what: "the ESP is mounted with umask=0077 (or fmask/dmask)" },
   "bios-boot": { severity: "error", what: "an EF02 partition is at least 1M and has no content" },
-  "root-missing": { severity: "error", what: "something is mounted at /" },
+  "root-missing": {
+    severity: "error",
+    what: "something is mounted at / (warning for a layout alone: / may be declared elsewhere)",
+  },
   "tmpfs-root-nix": { severity: "error", what: "a tmpfs root has a persistent /nix" },
-  "tmpfs-root-state": { severity: "error", what: "a tmpfs root has a persistent mount for state" },
+  "tmpfs-root-state": {
+    severity: "warning",
+    what: "a tmpfs root has a persistent mount for state (or keeps it under /nix/persist)",
+  },
   "tmpfs-root-boot": {
     severity: "error",
     what: "a tmpfs root with the ESP at /boot/efi has a persistent /boot",
@@ -91,11 +104,11 @@ export const RULES = {
   "mountpoint-relative": { severity: "error", what: "mountpoints are absolute, normalised paths" },
   "reference-missing": {
     severity: "error",
-    what: "lvm_pv.vg, zfs.pool, mdraid.name name a declared device",
+    what: "lvm_pv.vg, zfs.pool, mdraid.name, bcachefs.filesystem name a declared device",
   },
   "raid-members": {
     severity: "error",
-    what: "a ZFS mirror/raidz or md RAID has enough members for its level",
+    what: "a ZFS mirror/raidz or md RAID has the members zpool/mdadm need (warning: 1-disk RAID1)",
   },
   "unknown-type": { severity: "warning", what: "a type this tool does not check (left unchecked)" },
   "live-disk-missing": { severity: "error", what: "--live: the disk of the layout is present" },

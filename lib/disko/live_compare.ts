@@ -46,6 +46,8 @@ export function expectedFsType(content: Content | null): string | null {
       return "zfs_member";
     case "mdraid":
       return "linux_raid_member";
+    case "bcachefs":
+      return "bcachefs";
     case "swap":
       return content.randomEncryption ? null : "swap";
     default:

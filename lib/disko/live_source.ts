@@ -5,7 +5,9 @@
  */
 import { errorMessage, InputError } from "../core/errors.ts";
 import type { Runner } from "../host/exec.ts";
+import { type LiveMatch, matchLive } from "./live_compare.ts";
 import { type LiveSnapshot, parseSnapshot, readLiveSnapshot } from "./live_snapshot.ts";
+import type { LayoutModel } from "./model.ts";
 
 /** Options naming the snapshot source. */
 export interface LiveSourceOptions {
@@ -47,4 +49,16 @@ export function realDeviceResolver(device: string): string | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * Reads the machine (or the recorded JSON) and matches it with a layout. With
+ * recorded JSON no device path is resolved on this machine: it is not that one.
+ */
+export async function readMachine(
+  input: { model: LayoutModel; source: LiveSourceOptions },
+): Promise<{ snap: LiveSnapshot; match: LiveMatch }> {
+  const snap = await readLiveSource(input.source);
+  const resolve = input.source["lsblk-json"] ? () => null : realDeviceResolver;
+  return { snap, match: matchLive({ model: input.model, snap, resolve }) };
 }

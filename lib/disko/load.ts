@@ -1,102 +1,155 @@
 /**
- * Reads a layout: a `.nix` file (evaluated through Nix) or the JSON of the
- * evaluated `disko.devices` (also accepted wrapped as `{ "disko": { "devices":
- * … } }`). NixOS module properties that survive evaluation (`lib.mkDefault`,
- * `lib.mkForce`, `lib.mkIf`, `lib.mkMerge`) are resolved the way the module
- * system would for a single definition. Errors name the file and the field.
+ * Reads a layout from where it is: a `.nix` file (evaluated through Nix, with
+ * disko's own types when disko is available), a flake's NixOS configuration
+ * (`--flake`), a layout document (`disko eval`'s output, the guard's
+ * /etc/grapheon/disko.json) or plain JSON of `disko.devices` (also accepted
+ * wrapped as `{ "disko": { "devices": … } }`). Every result says who evaluated
+ * it, because the defaults the rules see are disko's own only when disko did.
+ * Errors name the file (or flake) and the field.
  */
 import { describeIssues } from "../config/config.ts";
 import { errorMessage, InputError } from "../core/errors.ts";
 import { buildModel } from "./build_model.ts";
+import { evalFlake, type FlakeRef } from "./flake_eval.ts";
 import type { LayoutModel } from "./model.ts";
 import { evalDiskoNix, type NixEvalOptions } from "./nix_eval.ts";
+import type { SystemRoot } from "./rules_mounts.ts";
 import { type Devices, devicesSchema } from "./schema.ts";
 
-/** Largest layout file read (a layout is a few kilobytes). */
+/** Largest layout file read (a layout is a few kilobytes; an evaluated one some hundred). */
 const MAX_BYTES = 4 * 2 ** 20;
 
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-
-/** Resolves module-system wrappers (`_type` override/if/merge/order) in evaluated JSON. */
-export function unwrapModuleProperties(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(unwrapModuleProperties).filter((v) => v !== SKIP);
-  if (!value || typeof value !== "object") return value;
-  const obj = value as Record<string, unknown>;
-  switch (obj._type) {
-    case "override":
-    case "order":
-      return unwrapModuleProperties(obj.content);
-    case "if":
-      return obj.condition === true ? unwrapModuleProperties(obj.content) : SKIP;
-    case "merge": {
-      const parts = (Array.isArray(obj.contents) ? obj.contents : [])
-        .map(unwrapModuleProperties)
-        .filter((v) => v !== SKIP);
-      return parts.reduce((acc: unknown, part) => deepMerge(acc, part), {});
-    }
-  }
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(obj)) {
-    const u = unwrapModuleProperties(v);
-    if (u !== SKIP) out[k] = u;
-  }
-  return out;
+/** How the layout was evaluated. */
+export interface Evaluation {
+  /** disko's own option types; plain Nix; or nobody (JSON as written). */
+  by: "disko" | "nix" | "none";
+  /** A `.nix` file, a flake, a recorded layout document, or plain JSON. */
+  via: "nix-file" | "flake" | "document" | "json";
+  /** disko's version, when known. */
+  diskoVersion: string | null;
 }
 
-const SKIP = Symbol("skip");
+/** A layout read and modelled. */
+export interface LoadedLayout {
+  /** The file or `REF#NAME`. */
+  source: string;
+  /** Who evaluated it. */
+  evaluation: Evaluation;
+  /** The JSON of `disko.devices` as evaluated (internal attributes stripped). */
+  raw: unknown;
+  /** The model the rules run on. */
+  model: LayoutModel;
+  /** What the NixOS configuration mounts at / (`--flake` only). */
+  systemRoot?: SystemRoot;
+}
 
-function deepMerge(a: unknown, b: unknown): unknown {
-  const isObj = (v: unknown) => v !== null && typeof v === "object" && !Array.isArray(v);
-  if (!isObj(a) || !isObj(b)) return Array.isArray(a) && Array.isArray(b) ? [...a, ...b] : b;
-  const out: Record<string, unknown> = { ...(a as Record<string, unknown>) };
-  for (const [k, v] of Object.entries(b as Record<string, unknown>)) {
-    out[k] = k in out ? deepMerge(out[k], v) : v;
-  }
-  return out;
+/** Where a layout comes from. */
+export type LayoutInput = { kind: "file"; path: string } | { kind: "flake"; flake: FlakeRef };
+
+/** The layout document `disko eval` prints and the guard installs. */
+export interface LayoutDocument {
+  /** Who evaluated the layout. */
+  evaluatedBy: "disko" | "nix";
+  /** disko's version, when known. */
+  diskoVersion: string | null;
+  /** The evaluated layout. */
+  disko: { devices: unknown };
 }
 
 /** Validates evaluated JSON as `disko.devices`; InputError naming `source` and the field. */
 export function parseDevices(raw: unknown, source: string): Devices {
-  let value = unwrapModuleProperties(raw);
-  if (value && typeof value === "object" && "disko" in value) {
-    const disko = (value as { disko: unknown }).disko;
-    if (disko && typeof disko === "object" && "devices" in disko) {
-      value = (disko as { devices: unknown }).devices;
-    }
-  }
-  const result = devicesSchema.safeParse(value);
+  const result = devicesSchema.safeParse(raw);
   if (!result.success) throw new InputError(`${source}: ${describeIssues(result.error)}`);
   return result.data;
 }
 
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+/** Splits JSON input into the devices and who evaluated them (a document says so). */
+export function readJsonLayout(
+  value: unknown,
+  source: string,
+): { devices: unknown; evaluation: Evaluation } {
+  const wrapped = isObject(value) && isObject(value.disko) && "devices" in value.disko
+    ? value.disko.devices
+    : undefined;
+  if (isObject(value) && "evaluatedBy" in value) {
+    const by = value.evaluatedBy;
+    if ((by !== "disko" && by !== "nix") || wrapped === undefined) {
+      throw new InputError(
+        `${source}: field evaluatedBy: a layout document has evaluatedBy "disko" or "nix" and disko.devices`,
+      );
+    }
+    const version = typeof value.diskoVersion === "string" ? value.diskoVersion : null;
+    return { devices: wrapped, evaluation: { by, via: "document", diskoVersion: version } };
+  }
+  return {
+    devices: wrapped ?? value,
+    evaluation: { by: "none", via: "json", diskoVersion: null },
+  };
+}
+
 /** Parses layout JSON text; InputError naming `source`. */
-export function parseLayoutJson(text: string, source: string): Devices {
-  let raw: Json;
+export function parseLayoutJson(text: string, source: string): LoadedLayout {
+  let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (err) {
     throw new InputError(`${source}: not valid JSON: ${errorMessage(err)}`);
   }
-  return parseDevices(raw, source);
+  const { devices, evaluation } = readJsonLayout(raw, source);
+  return { source, evaluation, raw: devices, model: buildModel(parseDevices(devices, source)) };
 }
 
-/** How to read layout files. */
+/** How to read layouts. */
 export interface LoadOptions {
-  /** Nix programs and runner, for `.nix` files. */
+  /** Nix programs, runner, disko and nixpkgs' lib. */
   nix: NixEvalOptions;
 }
 
-/** Reads `file` (`.nix` through Nix, anything else as JSON) and builds its model. */
-export async function loadLayout(file: string, options: LoadOptions): Promise<LayoutModel> {
-  if (file.endsWith(".nix")) {
-    await statOrThrow(file);
-    return buildModel(parseDevices(await evalDiskoNix(file, options.nix), file));
+/** Reads a layout from a file (`.nix` through Nix, anything else as JSON) or a flake. */
+export async function loadLayout(input: LayoutInput, options: LoadOptions): Promise<LoadedLayout> {
+  if (input.kind === "flake") {
+    const ev = await evalFlake(input.flake, options.nix);
+    const source = input.flake.text;
+    return {
+      source,
+      evaluation: { by: "disko", via: "flake", diskoVersion: ev.diskoVersion },
+      raw: ev.devices,
+      model: buildModel(parseDevices(ev.devices, source)),
+      systemRoot: ev.systemRoot,
+    };
   }
+  const file = input.path;
   const info = await statOrThrow(file);
+  if (file.endsWith(".nix")) {
+    const ev = await evalDiskoNix(file, options.nix);
+    return {
+      source: file,
+      evaluation: { by: ev.evaluatedBy, via: "nix-file", diskoVersion: ev.diskoVersion },
+      raw: ev.devices,
+      model: buildModel(parseDevices(ev.devices, file)),
+    };
+  }
   if (info.isFile && info.size > MAX_BYTES) {
     throw new InputError(`${file}: is ${info.size} bytes; not a layout`);
   }
-  return buildModel(parseLayoutJson(await Deno.readTextFile(file), file));
+  return parseLayoutJson(await Deno.readTextFile(file), file);
+}
+
+/** The document `disko eval` prints for an evaluated layout (what the guard installs). */
+export function layoutDocument(layout: LoadedLayout): LayoutDocument {
+  const by = layout.evaluation.by;
+  if (by === "none") {
+    throw new InputError(`${layout.source}: is plain JSON, not evaluated by Nix or disko`);
+  }
+  return {
+    evaluatedBy: by,
+    diskoVersion: layout.evaluation.diskoVersion,
+    disko: { devices: layout.raw },
+  };
 }
 
 async function statOrThrow(file: string): Promise<Deno.FileInfo> {

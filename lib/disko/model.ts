@@ -2,7 +2,9 @@
  * The layout with disko's defaults applied, flattened for the rules, the live
  * comparison and the diff: disks with their GPT partitions in disko's creation
  * order, every mount with the node that backs it, and the cross references
- * (volume groups, pools, md arrays) between devices. The types live here;
+ * (volume groups, pools, md arrays, bcachefs filesystems) between devices. The
+ * defaults are disko's own when disko evaluated the layout, else the tool's
+ * copy of them (lib/disko/partition_order.ts). The types live here;
  * lib/disko/build_model.ts builds them.
  */
 import type { Content, Devices } from "./schema.ts";
@@ -38,11 +40,11 @@ export interface PartitionModel {
   defaultLabelSource: string;
   /** Effective type code, as written (default `8300`, or `8200` for swap content). */
   type: string;
-  /** The size as written (undefined when not set). */
+  /** The size (undefined when not set, or disko's default "0"). */
   size?: string;
-  /** `start` as written. */
+  /** `start` (undefined for disko's default "0": the next free sector). */
   start?: string;
-  /** `end` as written. */
+  /** `end` (undefined when it is the one disko derives from `size`). */
   end?: string;
   /** Effective device path of the partition. */
   device: string;
@@ -68,6 +70,25 @@ export interface DiskModel {
   contentType: string | null;
   /** GPT partitions in disko's creation order (empty for other contents). */
   partitions: PartitionModel[];
+  /** A legacy `table` content: its format and partitions in order (null otherwise). */
+  table: TableModel | null;
+}
+
+/** A legacy msdos/gpt `table` (disko's table.nix: parted, partitions as a list). */
+export interface TableModel {
+  /** `gpt` or `msdos` (disko's default gpt). */
+  format: string;
+  /** Partitions in list order. */
+  partitions: {
+    /** Field path. */
+    path: FieldPath;
+    /** `bootable` (parted's boot flag: the ESP type on GPT, the active flag on msdos). */
+    bootable: boolean;
+    /** Other parted flags (`esp`, `bios_grub`, …). */
+    flags: readonly string[];
+    /** The content node. */
+    content: Content | null;
+  }[];
 }
 
 /** One declared mount. */
@@ -93,7 +114,7 @@ export interface MountModel {
 /** A reference from a content to another top-level device. */
 export interface RefModel {
   /** What is referenced. */
-  kind: "lvm_vg" | "zpool" | "mdadm";
+  kind: "lvm_vg" | "zpool" | "mdadm" | "bcachefs_filesystems";
   /** Its name. */
   name: string;
   /** Field path of the referencing field. */

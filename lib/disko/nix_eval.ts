@@ -1,65 +1,87 @@
 /**
- * Evaluates a `disko.nix` to the JSON of its `disko.devices` with
+ * Evaluates a `disko.nix` through Nix (lib/disko/nix_expr.ts): with disko's own
+ * module types when disko is available (`--disko`, `$GRAPHEON_DISKO`, `<disko>`
+ * on the search path) and nixpkgs' lib with it, else as plain Nix. Runs
  * `nix-instantiate --eval --strict --json` (or `nix eval` when only the new CLI
- * is installed), through the command runner. The file path reaches Nix in an
- * environment variable, never inside Nix source, so no path can inject code.
- *
- * A file that is a function gets only what it asks for and what can honestly
- * be given: nixpkgs' `lib` when `<nixpkgs>` resolves (NIX_PATH or `-I`);
- * arguments with defaults keep them; anything else is a clear error. There is
- * no stand-in `lib`: a partial imitation would evaluate some layouts
- * differently from the real one.
+ * is installed) through the command runner; paths travel in environment
+ * variables. Nix's failures become typed errors naming the file: a definition
+ * disko rejects is a DiskoEvalError with the option path, so `check` can report
+ * it as a finding.
  */
 import { resolve } from "node:path";
 import { CommandError, InputError } from "../core/errors.ts";
 import type { Runner } from "../host/exec.ts";
+import { DISKO_ENV, FILE_ENV, FILE_EXPR, LIB_ENV, MISSING_MARKER } from "./nix_expr.ts";
 
-/** Where the programs are and how to call them. */
+/** Where the programs are, how to call them, and where disko and nixpkgs' lib are. */
 export interface NixEvalOptions {
   /** The command runner. */
   runner: Runner;
   /** `nix-instantiate` program (config.commands.nixInstantiate). */
   nixInstantiate: string;
-  /** `nix` program (config.commands.nix), used when nix-instantiate is missing. */
+  /** `nix` program (config.commands.nix), used when nix-instantiate is missing and for flakes. */
   nix: string;
   /** Extra search-path entries (`-I`), such as `nixpkgs=/path/to/nixpkgs`. */
   nixPath?: readonly string[];
+  /** disko's directory (its `lib/` and `version.nix`); unset: `<disko>` if on the search path. */
+  disko?: string;
+  /** nixpkgs' `lib` directory; unset: `<nixpkgs/lib>`. */
+  nixpkgsLib?: string;
   /** Timeout of one evaluation. */
   timeoutMs?: number;
 }
 
-/** The environment variable that carries the file path into the wrapper expression. */
-export const FILE_ENV = "GRAPHEON_DISKO_FILE";
+/** Who evaluated a layout: disko's own types, plain Nix (the tool fills disko's defaults). */
+export type NixEvaluator = "disko" | "nix";
 
-const MISSING = "grapheon-disko-missing-args:";
+/** A `.nix` layout after Nix. */
+export interface NixEvaluation {
+  /** Who evaluated it. */
+  evaluatedBy: NixEvaluator;
+  /** disko's version (its version.nix) when disko evaluated it and says. */
+  diskoVersion: string | null;
+  /** The JSON of `disko.devices`, internal attributes stripped. */
+  devices: unknown;
+}
 
-/** The wrapper: imports the file, calls it if it is a function, returns `disko.devices`. */
-export const WRAPPER_EXPR = [
-  "let",
-  `  file = builtins.getEnv "${FILE_ENV}";`,
-  "  value = import (/. + file);",
-  "  libTry = builtins.tryEval (import <nixpkgs/lib>);",
-  "  args = if builtins.isFunction value then builtins.functionArgs value else { };",
-  '  canGive = n: n == "lib" && libTry.success;',
-  "  names = builtins.attrNames args;",
-  "  missing = builtins.filter (n: !args.${n} && !(canGive n)) names;",
-  "  given = builtins.listToAttrs (map (n: { name = n; value = libTry.value; })",
-  "    (builtins.filter canGive names));",
-  "  result = if builtins.isFunction value then value given else value;",
-  "  devices = if builtins.isAttrs result && result ? disko && result.disko ? devices",
-  "    then result.disko.devices else result;",
-  "in",
-  "  if missing != [ ] then",
-  `    throw "${MISSING} \${builtins.concatStringsSep " " missing}"`,
-  "  else devices",
-].join("\n");
+/** disko's (or the module system's) evaluation rejects a definition: the option and why. */
+export class DiskoEvalError extends InputError {
+  /** The option path inside `disko.devices` (empty when Nix names none). */
+  readonly option: string;
+  /** Nix's message, on one line. */
+  readonly detail: string;
+  /** Constructs the error for `source`. */
+  constructor(source: string, failure: { option: string; detail: string }) {
+    super(`${source}: disko rejects the layout: ${failure.detail}`);
+    this.option = failure.option;
+    this.detail = failure.detail;
+  }
+}
 
-function firstNixError(stderr: string): string {
-  const lines = stderr.split("\n").map((l) => l.trim()).filter(Boolean);
-  const i = lines.findIndex((l) => l.startsWith("error:"));
-  if (i < 0) return lines.slice(-3).join(" | ") || "no output";
-  const at = lines.slice(i + 1).find((l) => l.startsWith("at "));
-  return [lines[i].replace(/^error:\s*/, ""), at].filter(Boolean).join(" ");
+/** Nix's error, from `error:` to before the `--show-trace` hint, on one line. */
+export function nixErrorText(stderr: string): string {
+  const at = stderr.indexOf("error:");
+  const body = at < 0 ? stderr : stderr.slice(at + "error:".length);
+  const text = body.split("(use '--show-trace'")[0]
+    .replace(/TypeError: .*?, Definition values:/s, "Definition values:")
+    .replace(/\s+/g, " ").trim();
+  return (text || "no output").slice(0, 600);
+}
+
+/** The option a module-system error is about (`disk.main.content…`), or null. */
+export function nixErrorOption(text: string): string | null {
+  const m = /option [`‘']disko\.devices\.([^`'’]+)[`'’]/.exec(text);
+  return m ? m[1] : null;
+}
+
+/** Classifies a failed evaluation of `source`; returns the error to throw. */
+export function evalFailure(source: string, program: string, stderr: string): InputError {
+  const marker = new RegExp(`${MISSING_MARKER}\\s*([^\\n'"]*)`).exec(stderr);
+  if (marker) return new InputError(missingArgsMessage(source, marker[1].trim().split(/\s+/)));
+  const text = nixErrorText(stderr);
+  const option = nixErrorOption(text);
+  if (option !== null) return new DiskoEvalError(source, { option, detail: text });
+  return new InputError(`${source}: Nix evaluation failed (${program}): ${text}`);
 }
 
 function notFound(err: unknown): boolean {
@@ -68,67 +90,91 @@ function notFound(err: unknown): boolean {
 
 /** Explains the missing-arguments failure of the wrapper. */
 function missingArgsMessage(file: string, names: string[]): string {
-  const needsLib = names.includes("lib");
-  const others = names.filter((n) => n !== "lib");
   const parts = [
     `${file}: the layout is a function that needs ${names.map((n) => `\`${n}\``).join(", ")}`,
   ];
-  if (needsLib) {
+  if (names.includes("lib")) {
     parts.push(
-      "`lib` comes from <nixpkgs>, which is not on the Nix search path: set NIX_PATH=nixpkgs=/path/to/nixpkgs or pass --nix-path nixpkgs=/path/to/nixpkgs",
+      "`lib` comes from nixpkgs, which was not found: pass --nixpkgs-lib /path/to/nixpkgs/lib, set GRAPHEON_NIXPKGS_LIB, or NIX_PATH=nixpkgs=/path/to/nixpkgs",
     );
   }
+  const others = names.filter((n) => n !== "lib");
   if (others.length) {
     parts.push(
-      `only \`lib\` is provided; give ${
+      `only \`lib\`, \`config\` and \`options\` are given; give ${
         others.map((n) => `\`${n}\``).join(", ")
-      } a default, or evaluate disko.devices yourself and pass the JSON`,
+      } a default, or check the whole system with --flake`,
     );
   }
   return parts.join("; ");
 }
 
-/** Evaluates `file` and returns the parsed JSON of its `disko.devices`; InputError on failure. */
-export async function evalDiskoNix(file: string, options: NixEvalOptions): Promise<unknown> {
-  const abs = resolve(file);
-  const include = (options.nixPath ?? []).flatMap((e) => ["-I", e]);
-  const runOpts = { env: { [FILE_ENV]: abs }, timeoutMs: options.timeoutMs ?? 60_000 };
-  const attempts: string[][] = [
-    [options.nixInstantiate, "--eval", "--strict", "--json", ...include, "--expr", WRAPPER_EXPR],
-    [
-      options.nix,
-      "--extra-experimental-features",
-      "nix-command",
-      "eval",
-      "--impure",
-      "--json",
-      ...include,
-      "--expr",
-      WRAPPER_EXPR,
-    ],
-  ];
-  for (const argv of attempts) {
+/** Runs one evaluation argv list (nix-instantiate, then nix); the parsed JSON of stdout. */
+export async function runNixJson(
+  input: { source: string; attempts: string[][]; env: Record<string, string>; timeoutMs: number },
+  runner: Runner,
+): Promise<unknown> {
+  for (const argv of input.attempts) {
     let result;
     try {
-      result = await options.runner(argv, runOpts);
+      result = await runner(argv, { env: input.env, timeoutMs: input.timeoutMs });
     } catch (err) {
       if (notFound(err)) continue;
-      throw new InputError(`${file}: cannot evaluate with ${argv[0]}: ${(err as Error).message}`);
-    }
-    if (result.code !== 0) {
-      const m = new RegExp(`${MISSING}\\s*([^\\n'"]*)`).exec(result.stderr);
-      if (m) throw new InputError(missingArgsMessage(file, m[1].trim().split(/\s+/)));
       throw new InputError(
-        `${file}: Nix evaluation failed (${argv[0]}): ${firstNixError(result.stderr)}`,
+        `${input.source}: cannot evaluate with ${argv[0]}: ${(err as Error).message}`,
       );
     }
+    // Nix prints partial JSON before an error: only the exit code says it worked.
+    if (result.code !== 0) throw evalFailure(input.source, argv[0], result.stderr);
     try {
       return JSON.parse(result.stdout);
     } catch {
-      throw new InputError(`${file}: ${argv[0]} printed something that is not JSON`);
+      throw new InputError(`${input.source}: ${argv[0]} printed something that is not JSON`);
     }
   }
+  const programs = input.attempts.map((a) => a[0]);
+  const missing = programs.length > 1
+    ? `neither ${programs.join(" nor ")} is installed`
+    : `${programs[0]} is not installed`;
   throw new InputError(
-    `${file}: is a Nix file but neither ${options.nixInstantiate} nor ${options.nix} is installed; install Nix or pass the JSON of disko.devices`,
+    `${input.source}: needs Nix, but ${missing}; install Nix or pass the JSON of disko.devices`,
   );
+}
+
+/** Evaluates the layout file `file`. */
+export async function evalDiskoNix(
+  file: string,
+  options: NixEvalOptions,
+): Promise<NixEvaluation> {
+  const include = (options.nixPath ?? []).flatMap((e) => ["-I", e]);
+  const env = {
+    [FILE_ENV]: resolve(file),
+    [DISKO_ENV]: options.disko ? resolve(options.disko) : "",
+    [LIB_ENV]: options.nixpkgsLib ? resolve(options.nixpkgsLib) : "",
+  };
+  const raw = await runNixJson({
+    source: file,
+    env,
+    timeoutMs: options.timeoutMs ?? 60_000,
+    attempts: [
+      [options.nixInstantiate, "--eval", "--strict", "--json", ...include, "--expr", FILE_EXPR],
+      [
+        options.nix,
+        "--extra-experimental-features",
+        "nix-command",
+        "eval",
+        "--impure",
+        "--json",
+        ...include,
+        "--expr",
+        FILE_EXPR,
+      ],
+    ],
+  }, options.runner);
+  const r = raw as { evaluatedBy?: unknown; diskoVersion?: unknown; devices?: unknown };
+  return {
+    evaluatedBy: r.evaluatedBy === "disko" ? "disko" : "nix",
+    diskoVersion: typeof r.diskoVersion === "string" ? r.diskoVersion : null,
+    devices: r.devices,
+  };
 }

@@ -1,7 +1,11 @@
 /**
  * disko's partition defaults: creation order (priority, then name), default
  * priorities, default labels (`disk-<disk>-<part>`, hashed past 36 characters)
- * and partition device paths. Pure.
+ * and partition device paths. When disko evaluated the layout its own values
+ * (label, priority, type, device and the partition number `_index`) are in the
+ * tree and win; these copies of disko's rules (lib/types/gpt.nix) fill in only
+ * what a layout read without disko leaves out, and a test checks that they agree
+ * with disko on its 38 example layouts. Pure.
  */
 import { createHash } from "node:crypto";
 import { contentType, type FieldPath, GPT_LABEL_MAX, type PartitionModel } from "./model.ts";
@@ -28,6 +32,21 @@ function escapeUdev(label: string): string {
   );
 }
 
+/**
+ * The geometry as the rules read it: disko's defaults (`start = "0"`, `size =
+ * "0"`, `end` derived from size: `+SIZE` or `-0` for 100%) become unset, so a
+ * layout evaluated by disko and the same layout as written compare equal.
+ */
+export function canonicalGeometry(
+  p: Pick<Partition, "size" | "start" | "end">,
+): { size?: string; start?: string; end?: string } {
+  const size = p.size === "0" ? undefined : p.size;
+  const start = p.start === "0" ? undefined : p.start;
+  const derived = size === undefined ? "+0" : size === "100%" ? "-0" : `+${size}`;
+  const end = p.end === derived ? undefined : p.end;
+  return { size, start, end };
+}
+
 /** Byte order of Nix's attribute names, which disko's stable sort keeps for equal priorities. */
 export function nixNameOrder(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -50,21 +69,26 @@ export function orderPartitions(
       index: 0,
       priority: p.priority ?? defaultPriority(p),
       label,
-      labelIsDefault: p.label === undefined,
+      // disko's evaluation writes the default out; equal to it is the default.
+      labelIsDefault: p.label === undefined || p.label === defaultLabel(source),
       defaultLabelSource: source,
       type,
-      size: p.size,
-      start: p.start,
-      end: p.end,
+      ...canonicalGeometry(p),
       device: "",
       content: asContent(p.content),
       uuid: p.uuid ?? null,
       explicitDevice: p.device,
+      diskoIndex: p._index,
     };
   });
-  base.sort((a, b) => a.priority - b.priority || nixNameOrder(a.name, b.name));
-  return base.map(({ uuid, explicitDevice, ...p }, i) => {
-    const index = i + 1;
+  const fromDisko = base.length > 0 && base.every((p) => p.diskoIndex !== undefined);
+  base.sort((a, b) =>
+    fromDisko
+      ? a.diskoIndex! - b.diskoIndex!
+      : a.priority - b.priority || nixNameOrder(a.name, b.name)
+  );
+  return base.map(({ uuid, explicitDevice, diskoIndex, ...p }, i) => {
+    const index = fromDisko ? diskoIndex! : i + 1;
     const device = explicitDevice ??
       (uuid
         ? `/dev/disk/by-partuuid/${uuid}`

@@ -5,18 +5,38 @@
  */
 import { type Change, worstClass } from "./changes.ts";
 import { countBySeverity, type Finding } from "./findings.ts";
+import type { Evaluation } from "./load.ts";
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 
-/** Renders check findings for a terminal. */
-export function renderFindings(title: string, findings: readonly Finding[]): string {
+/** One line saying who evaluated a layout, and so whose defaults the rules saw. */
+export function describeEvaluation(e: Evaluation): string {
+  const recorded = e.via === "document" ? " (recorded layout document)" : "";
+  if (e.by === "disko") {
+    const where = e.via === "flake" ? " of the flake's NixOS configuration" : "";
+    return `evaluated by disko${
+      e.diskoVersion ? ` ${e.diskoVersion}` : ""
+    }${where}: its own types and defaults${recorded}`;
+  }
+  if (e.by === "nix") {
+    return `evaluated by Nix without disko: disko's defaults filled in by grapheon-tool${recorded}`;
+  }
+  return "read as JSON: defaults it lacks filled in by grapheon-tool as disko would";
+}
+
+/** Renders check findings for a terminal; `notes` go under the head line. */
+export function renderFindings(
+  title: string,
+  findings: readonly Finding[],
+  notes: readonly string[] = [],
+): string {
   const c = countBySeverity(findings);
   const head = `${title}: ${plural(c.error, "error")}, ${
     plural(c.warning, "warning")
   }, ${c.info} info`;
-  const lines = [head];
+  const lines = [head, ...notes];
   for (const f of findings) {
     lines.push("");
     lines.push(`${f.severity.padEnd(7)} ${f.rule}  ${f.path || "(layout)"}`);
@@ -27,11 +47,16 @@ export function renderFindings(title: string, findings: readonly Finding[]): str
   return lines.join("\n");
 }
 
-/** Renders diff changes for a terminal. */
-export function renderChanges(title: string, changes: readonly Change[]): string {
+/** Renders diff changes for a terminal; `notes` go under the head line. */
+export function renderChanges(
+  title: string,
+  changes: readonly Change[],
+  notes: readonly string[] = [],
+): string {
   const worst = worstClass(changes);
   const lines = [
     `${title}: ${plural(changes.length, "change")}${worst ? `, worst: ${worst}` : ""}`,
+    ...notes,
   ];
   for (const c of changes) {
     lines.push("");

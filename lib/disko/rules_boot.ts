@@ -3,12 +3,16 @@
  * vfat mounted at /boot (systemd-boot keeps every generation's kernel and
  * initrd there) or /boot/efi (GRUB); BIOS needs an EF02 partition for GRUB's
  * core image. An ESP on md RAID1 must use metadata 1.0 so the firmware sees a
- * plain FAT filesystem.
+ * plain FAT filesystem. A legacy `table` boots through parted's flags (boot/esp
+ * on GPT marks the ESP, bios_grub the BIOS boot partition) or, on msdos, through
+ * the gap after the MBR where GRUB embeds itself. A layout that mounts nothing
+ * at / is part of a system whose root (and boot loader) may be elsewhere, so a
+ * missing boot partition is only a warning there.
  */
 import { type Finding, finding } from "./findings.ts";
 import type { FieldPath, LayoutModel, PartitionModel } from "./model.ts";
 import { asContent } from "./schema.ts";
-import { MIB, parsePartitionSize } from "./size.ts";
+import { formatBytes, MIB, parsePartitionSize, partitionBytes } from "./size.ts";
 
 const ESP_GUID = "c12a7328-f81f-11d2-ba4b-00a0c93ec93b";
 const BIOS_GUID = "21686148-6449-6e6f-744e-656564454649";
@@ -101,21 +105,42 @@ function hasPrivateMask(options: readonly string[]): boolean {
     ((set.has("fmask=0077") || set.has("fmask=0177")) && set.has("dmask=0077"));
 }
 
+/**
+ * A small ESP installs and boots; it runs out of room when generations pile up,
+ * and a rebuild then fails before it switches. So: a warning, never an error.
+ */
 function espSize(p: PartitionModel, out: Finding[]): void {
-  const size = p.size ? parsePartitionSize(p.size) : null;
-  if (!size || size.kind !== "bytes") return;
-  if (size.bytes < ESP_MIN || size.bytes < ESP_RECOMMENDED) {
-    out.push(finding("esp-size", {
-      path: [...p.path, "size"],
-      severity: size.bytes < ESP_MIN ? "error" : "warning",
-      message:
-        `ESP "${p.name}" is ${p.size}; at /boot it holds every generation's kernel and initrd (30-60M each)${
-          size.bytes < ESP_MIN ? ", so a rebuild soon fails with no space" : ""
-        }`,
-      fix:
-        `make it 512M or more (1G if you keep many generations); set boot.loader.systemd-boot.configurationLimit too`,
-    }));
+  const bytes = partitionBytes(p);
+  if (bytes === null || bytes >= ESP_RECOMMENDED) return;
+  out.push(finding("esp-size", {
+    path: [...p.path, p.size !== undefined ? "size" : "end"],
+    message: `ESP "${p.name}" is ${
+      formatBytes(bytes)
+    }; at /boot it holds every generation's kernel and initrd (30-60M each)${
+      bytes < ESP_MIN
+        ? ", so about one: it installs and boots, and a later rebuild fails with no space left on /boot"
+        : ""
+    }`,
+    fix:
+      `make it 512M or more (1G if you keep many generations); set boot.loader.systemd-boot.configurationLimit too`,
+  }));
+}
+
+/** Whether a legacy table gives the machine a way to boot: an ESP by parted flag, bios_grub, or MBR. */
+function tableBoots(model: LayoutModel): boolean {
+  for (const d of model.disks) {
+    if (!d.table) continue;
+    if (d.table.format === "msdos") return true;
+    for (const p of d.table.partitions) {
+      const flags = new Set([...p.flags, ...(p.bootable ? ["boot"] : [])]);
+      if (flags.has("bios_grub")) return true;
+      const c = p.content;
+      const vfatAtBoot = c?.type === "filesystem" && c.format === "vfat" &&
+        c.mountpoint != null && ESP_MOUNTS.has(c.mountpoint);
+      if ((flags.has("boot") || flags.has("esp")) && vfatAtBoot) return true;
+    }
   }
+  return false;
 }
 
 /** Runs the boot rules. */
@@ -193,10 +218,14 @@ export function bootRules(model: LayoutModel): Finding[] {
       }));
     }
   }
-  if (esps.length === 0 && bios.length === 0) {
+  if (esps.length === 0 && bios.length === 0 && !tableBoots(model)) {
+    const hasRoot = model.mounts.some((m) => m.mountpoint === "/");
     out.push(finding("boot-missing", {
       path: model.disks[0]?.path ?? [],
-      message: "no EF00 ESP and no EF02 BIOS boot partition: the machine has nothing to boot from",
+      severity: hasRoot ? "error" : "warning",
+      message: hasRoot
+        ? "no EF00 ESP and no EF02 BIOS boot partition: / is on this layout but the machine has nothing to boot from"
+        : "no EF00 ESP and no EF02 BIOS boot partition, and nothing at / either: fine only if this layout is part of a system whose root and boot loader are declared elsewhere",
       fix:
         `add ESP = { size = "512M"; type = "EF00"; content = { type = "filesystem"; format = "vfat"; mountpoint = "/boot"; mountOptions = [ "umask=0077" ]; }; };`,
     }));

@@ -1,10 +1,19 @@
 /**
  * Mount rules: `/` is mounted, mountpoints are absolute and declared once, a
  * tmpfs root (impermanence) has a persistent /nix, a persistent place for state
- * and a persistent /boot.
+ * and a persistent /boot. A layout file alone cannot prove that the system has
+ * no root (another module may declare fileSystems."/", and NixOS itself refuses
+ * to build without one), so a missing / is a warning unless the whole NixOS
+ * configuration was evaluated (`--flake`) and has none.
  */
 import { type Finding, finding } from "./findings.ts";
 import type { LayoutModel, MountModel } from "./model.ts";
+
+/**
+ * What the NixOS configuration (not the layout) mounts at /, when known
+ * (`--flake`): null when the configuration has no fileSystems."/".
+ */
+export type SystemRoot = { fsType: string | null } | null;
 import { ESP_MOUNTS } from "./rules_boot.ts";
 
 /** Mounts NixOS already treats as needed for boot (its pathsNeededForBoot). */
@@ -68,12 +77,13 @@ function tmpfsRootRules(
   }
   const state = persistent.filter((m) => m.mountpoint !== "/nix" && !ESP_MOUNTS.has(m.mountpoint));
   if (state.length === 0) {
+    // It boots: state can live under /nix (impermanence's /nix/persist) or nowhere.
     out.push(finding("tmpfs-root-state", {
       path: root.path,
       message:
-        "/ is a tmpfs and nothing persistent holds state (/etc/ssh host keys, /var/lib): every reboot starts blank",
+        "/ is a tmpfs and no persistent mount besides /nix and /boot holds state (/etc/ssh host keys, /var/lib): unless impermanence keeps it under /nix/persist, every reboot starts blank",
       fix:
-        `mount a persistent filesystem such as /persistent (neededForBoot) and persist state into it with impermanence`,
+        `persist state under /nix/persist with impermanence, or mount a persistent filesystem such as /persistent (neededForBoot)`,
     }));
   }
   for (const m of state) {
@@ -107,18 +117,27 @@ function tmpfsRootRules(
   }
 }
 
-/** Runs the mount rules. */
-export function mountRules(model: LayoutModel): Finding[] {
+/** Runs the mount rules; `systemRoot` is the NixOS configuration's / when known. */
+export function mountRules(model: LayoutModel, systemRoot?: SystemRoot): Finding[] {
   const out: Finding[] = [];
   pathRules(model.mounts, out);
   const root = model.mounts.find((m) => m.mountpoint === "/");
-  if (!root) {
+  const fix =
+    `set mountpoint = "/" on the root filesystem, or add nodev."/" = { fsType = "tmpfs"; mountOptions = [ "size=1G" "mode=755" ]; }`;
+  if (!root && systemRoot === null) {
     out.push(finding("root-missing", {
       path: [],
-      message: "nothing is mounted at /",
-      fix:
-        `set mountpoint = "/" on the root filesystem, or add nodev."/" = { fsType = "tmpfs"; mountOptions = [ "size=1G" "mode=755" ]; }`,
+      message: "nothing is mounted at /, neither by the layout nor by the NixOS configuration",
+      fix,
     }));
-  } else if (!root.persistent) tmpfsRootRules({ model, root }, out);
+  } else if (!root && systemRoot === undefined) {
+    out.push(finding("root-missing", {
+      path: [],
+      severity: "warning",
+      message:
+        'the layout mounts nothing at /: fine only if another module declares fileSystems."/" (check the whole system with --flake)',
+      fix,
+    }));
+  } else if (root && !root.persistent) tmpfsRootRules({ model, root }, out);
   return out;
 }

@@ -1,8 +1,8 @@
 /**
- * Rules about the links between devices: every `lvm_pv.vg`, `zfs.pool` and
- * `mdraid.name` names a declared device, a mirror or RAID has enough members
- * for its level, and types this tool does not know are named rather than
- * silently ignored.
+ * Rules about the links between devices: every `lvm_pv.vg`, `zfs.pool`,
+ * `mdraid.name` and `bcachefs.filesystem` names a declared device, a mirror or
+ * RAID has as many members as the tool that creates it accepts, and types this
+ * tool does not know are named rather than silently ignored.
  */
 import { type Finding, finding } from "./findings.ts";
 import type { LayoutModel } from "./model.ts";
@@ -16,8 +16,14 @@ const ZPOOL_MIN: Readonly<Record<string, number>> = {
   raidz3: 4,
 };
 
-/** Fewest members an md RAID level needs. */
-const MD_MIN: Readonly<Record<number, number>> = { 0: 2, 1: 2, 4: 3, 5: 3, 6: 4, 10: 2 };
+/**
+ * Fewest members mdadm accepts per level, as disko calls it (`mdadm --create
+ * --force`, disko lib/types/mdadm.nix): mdadm's Create.c wants 4 for level 6
+ * and 2 for levels 4 and 5 (a 2-member RAID5 is valid: parity equals a mirror),
+ * the default RAID10 layout (near=2) 2; one device, which mdadm.c refuses
+ * without --force, is accepted for levels 0 and 1.
+ */
+const MD_MIN: Readonly<Record<number, number>> = { 0: 1, 1: 1, 4: 2, 5: 2, 6: 4, 10: 2 };
 
 function referenceMissing(model: LayoutModel, out: Finding[]): void {
   for (const ref of model.refs) {
@@ -55,15 +61,25 @@ function raidMembers(model: LayoutModel, out: Finding[]): void {
     const level = md.level ?? 1;
     const need = MD_MIN[level];
     const have = members(model, { kind: "mdadm", name: md.name ?? key });
+    const fix = `add members (content = { type = "mdraid"; name = "${
+      md.name ?? key
+    }"; } on more disks) or change level`;
     if (need && have < need) {
       out.push(finding("raid-members", {
         path: ["mdadm", key, "level"],
         message: `md array "${
           md.name ?? key
-        }" is RAID${level} of ${have} member(s); it needs at least ${need}`,
-        fix: `add members (content = { type = "mdraid"; name = "${
+        }" is RAID${level} of ${have} member(s); mdadm needs at least ${need}`,
+        fix,
+      }));
+    } else if (level === 1 && have === 1) {
+      out.push(finding("raid-members", {
+        path: ["mdadm", key, "level"],
+        severity: "warning",
+        message: `md array "${
           md.name ?? key
-        }"; } on more disks) or change level`,
+        }" is a RAID1 of one member: it works, with no redundancy`,
+        fix,
       }));
     }
   }

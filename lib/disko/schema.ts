@@ -1,10 +1,11 @@
 /**
- * A zod schema of disko's device tree (`disko.devices`), as the user wrote it:
- * disko's defaults are not applied here (lib/disko/model.ts does that), extra
- * keys are kept (hooks, image options) and a content of a type this tool does
- * not know becomes `{ type: "unknown" }` so the checker warns instead of failing.
- * Structure errors (a missing `device`, a size that is not a string) are bad
- * input; the meaning of values (size syntax, order) is for the rules.
+ * A zod schema of disko's device tree (`disko.devices`): either as disko's own
+ * evaluation returns it (every default filled in, `_index` kept) or as the user
+ * wrote it (lib/disko/partition_order.ts then fills the defaults the way disko
+ * does). Extra keys are kept (hooks, image options) and a content of a type this
+ * tool does not know becomes `{ type: "unknown" }` so the checker warns instead
+ * of failing. Structure errors (a missing `device`, a size that is not a string)
+ * are bad input; the meaning of values (size syntax, order) is for the rules.
  */
 import { z } from "zod";
 
@@ -19,10 +20,18 @@ export const KNOWN_CONTENT_TYPES: ReadonlySet<string> = new Set([
   "btrfs",
   "zfs",
   "mdraid",
+  "bcachefs",
 ]);
 
 /** Top-level device kinds this tool understands. */
-export const KNOWN_DEVICE_KINDS: readonly string[] = ["disk", "nodev", "lvm_vg", "mdadm", "zpool"];
+export const KNOWN_DEVICE_KINDS: readonly string[] = [
+  "disk",
+  "nodev",
+  "lvm_vg",
+  "mdadm",
+  "zpool",
+  "bcachefs_filesystems",
+];
 
 const strings = z.array(z.string());
 const mountpoint = z.string().nullable().optional();
@@ -56,6 +65,12 @@ const swapSchema = z.looseObject({
 const lvmPvSchema = z.looseObject({ type: z.literal("lvm_pv"), vg: z.string().min(1) });
 const zfsSchema = z.looseObject({ type: z.literal("zfs"), pool: z.string().min(1) });
 const mdraidSchema = z.looseObject({ type: z.literal("mdraid"), name: z.string().min(1) });
+/** A member device of a bcachefs filesystem declared in `bcachefs_filesystems` (disko's bcachefs.nix). */
+const bcachefsSchema = z.looseObject({
+  type: z.literal("bcachefs"),
+  filesystem: z.string().min(1),
+  label: z.string().optional(),
+});
 const unknownSchema = z.looseObject({ type: z.literal("unknown"), originalType: z.string() });
 
 const subvolumeSchema = z.looseObject({
@@ -86,6 +101,8 @@ export const partitionSchema = z.looseObject({
   priority: z.number().int().optional(),
   device: z.string().optional(),
   uuid: z.string().nullable().optional(),
+  /** The partition number from disko's evaluation (an internal option disko computes; kept). */
+  _index: z.number().int().positive().optional(),
   get content() {
     return contentSchema.nullable().optional();
   },
@@ -99,10 +116,11 @@ const gptSchema = z.looseObject({
 
 /** A legacy msdos table partition (a list, in order). */
 const tablePartitionSchema = z.looseObject({
-  name: z.string().optional(),
+  name: z.string().nullable().optional(),
   start: z.string().optional(),
   end: z.string().optional(),
   bootable: z.boolean().optional(),
+  flags: strings.optional(),
   get content() {
     return contentSchema.nullable().optional();
   },
@@ -139,6 +157,7 @@ export const contentSchema = z.preprocess(
     btrfsSchema,
     zfsSchema,
     mdraidSchema,
+    bcachefsSchema,
     unknownSchema,
   ]),
 );
@@ -210,6 +229,18 @@ export const zpoolSchema = z.looseObject({
   datasets: z.record(z.string(), datasetSchema).optional(),
 });
 
+/** `disko.devices.bcachefs_filesystems.<name>` (disko's bcachefs_filesystem.nix). */
+export const bcachefsFilesystemSchema = z.looseObject({
+  type: z.literal("bcachefs_filesystem").optional(),
+  name: z.string().optional(),
+  mountpoint,
+  mountOptions: strings.optional(),
+  subvolumes: z.record(
+    z.string(),
+    z.looseObject({ name: z.string().optional(), mountpoint, mountOptions: strings.optional() }),
+  ).optional(),
+});
+
 /** `disko.devices`. */
 export const devicesSchema = z.looseObject({
   disk: z.record(z.string(), diskSchema).optional(),
@@ -217,6 +248,7 @@ export const devicesSchema = z.looseObject({
   lvm_vg: z.record(z.string(), lvmVgSchema).optional(),
   mdadm: z.record(z.string(), mdadmSchema).optional(),
   zpool: z.record(z.string(), zpoolSchema).optional(),
+  bcachefs_filesystems: z.record(z.string(), bcachefsFilesystemSchema).optional(),
 });
 
 /** The device tree as written. */
@@ -235,6 +267,8 @@ export type LvmVg = z.infer<typeof lvmVgSchema>;
 export type Mdadm = z.infer<typeof mdadmSchema>;
 /** One ZFS pool. */
 export type Zpool = z.infer<typeof zpoolSchema>;
+/** One bcachefs filesystem. */
+export type BcachefsFilesystem = z.infer<typeof bcachefsFilesystemSchema>;
 
 /**
  * A nested `content` field as a Content: the schema is recursive, so TypeScript

@@ -62,6 +62,23 @@ export function parsePosition(text: string): Position | null {
   return { anchor, bytes };
 }
 
+/**
+ * A partition's size in bytes when the layout fixes it: `size`, or `end` as
+ * `+SIZE`, or absolute `start` and `end`; null for 100%, `-N` ends and a start
+ * that depends on the partitions before it.
+ */
+export function partitionBytes(p: { size?: string; start?: string; end?: string }): number | null {
+  const size = p.size ? parsePartitionSize(p.size) : null;
+  if (size) return size.kind === "bytes" ? size.bytes : null;
+  const end = p.end ? parsePosition(p.end) : null;
+  if (end?.anchor === "plus") return end.bytes;
+  const start = p.start ? parsePosition(p.start) : null;
+  if (end?.anchor === "absolute" && start?.anchor === "absolute" && end.bytes > start.bytes) {
+    return end.bytes - start.bytes;
+  }
+  return null;
+}
+
 /** Size syntax for an LVM logical volume (`lvcreate -L` or, with `%`, `-l`). */
 export const LV_SIZE_RE = /^([0-9]+(\.[0-9]+)?[bBsSkKmMgGtTpPeE]?|[0-9]+%(FREE|VG|PVS|ORIGIN)?)$/;
 

@@ -180,7 +180,7 @@ Deno.test({
       assert.equal(none.code, 4);
       assert.match(
         none.stderr,
-        /vps_tmpfs_root\.nix: is a Nix file but neither grapheon-test-none nor grapheon-test-none/,
+        /vps_tmpfs_root\.nix: needs Nix, but neither grapheon-test-none nor grapheon-test-none/,
       );
     });
   },

@@ -143,11 +143,12 @@ const BROKEN: Broken[] = [
     path: "nodev./",
   },
   {
-    name: "tmpfs root without persistent state",
+    name: "tmpfs root without persistent state (boots; state only under /nix/persist, if at all)",
     base: "vps_tmpfs_root",
     mutate: (j) => delete j.disk.sda.content.partitions.persistent.content.mountpoint,
     rule: "tmpfs-root-state",
     path: "nodev./",
+    severity: "warning",
   },
   {
     name: "tmpfs root without mode=755",
@@ -165,11 +166,12 @@ const BROKEN: Broken[] = [
     path: "nodev./",
   },
   {
-    name: "no root at all",
+    name: "no root in the layout (another module may declare it: a warning)",
     base: "vps_tmpfs_root",
     mutate: (j) => delete j.nodev,
     rule: "root-missing",
     path: "",
+    severity: "warning",
   },
   {
     name: "ESP without umask",
@@ -180,12 +182,24 @@ const BROKEN: Broken[] = [
     severity: "warning",
   },
   {
-    name: "ESP of 64M at /boot",
+    name: "ESP of 64M at /boot (installs and boots; runs out of room later)",
     base: "vps_tmpfs_root",
     mutate: (j) => j.disk.sda.content.partitions.ESP.size = "64M",
     rule: "esp-size",
     path: `${P("sda", "ESP")}.size`,
-    severity: "error",
+    severity: "warning",
+  },
+  {
+    name: "ESP of 127M given by start and end",
+    base: "simple_efi",
+    mutate: (j) => {
+      const esp = j.disk.main.content.partitions.ESP;
+      delete esp.size;
+      Object.assign(esp, { start: "1M", end: "128M" });
+    },
+    rule: "esp-size",
+    path: `${P("main", "ESP")}.end`,
+    severity: "warning",
   },
   {
     name: "ESP of 256M at /boot",
@@ -253,20 +267,38 @@ const BROKEN: Broken[] = [
     path: `${P("main", "root")}.type`,
   },
   {
-    name: "no boot partition at all",
+    name: "no boot partition at all, with / on the layout",
     base: "simple_efi",
     mutate: (j) => delete j.disk.main.content.partitions.ESP,
     rule: "boot-missing",
     path: "disk.main",
   },
   {
+    name: "no boot partition and no / (part of a system declared elsewhere: a warning)",
+    base: "simple_efi",
+    mutate: (j) => {
+      delete j.disk.main.content.partitions.ESP;
+      j.disk.main.content.partitions.root.content.mountpoint = "/srv";
+    },
+    rule: "boot-missing",
+    path: "disk.main",
+    severity: "warning",
+  },
+  {
     name: "a content type this tool does not know",
     base: "simple_efi",
-    mutate: (j) =>
-      j.disk.main.content.partitions.root.content = { type: "bcachefs", filesystem: "root" },
+    mutate: (j) => j.disk.main.content.partitions.root.content = { type: "stratis", pool: "root" },
     rule: "unknown-type",
     path: `${P("main", "root")}.content`,
     severity: "warning",
+  },
+  {
+    name: "a bcachefs member of an undeclared filesystem",
+    base: "simple_efi",
+    mutate: (j) =>
+      j.disk.main.content.partitions.root.content = { type: "bcachefs", filesystem: "pool" },
+    rule: "reference-missing",
+    path: `${P("main", "root")}.content.filesystem`,
   },
   {
     name: "a second ESP on the same disk",
@@ -289,9 +321,17 @@ const BROKEN: Broken[] = [
     path: "zpool.zroot.mode",
   },
   {
-    name: "RAID1 arrays with one member disk left",
+    name: "RAID1 arrays with one member disk left (mdadm --force accepts it: no redundancy)",
     base: "mdadm_raid1",
     mutate: (j) => delete j.disk.two,
+    rule: "raid-members",
+    path: "mdadm.raid1.level",
+    severity: "warning",
+  },
+  {
+    name: "a RAID6 of two members (mdadm needs 4)",
+    base: "mdadm_raid1",
+    mutate: (j) => j.mdadm.raid1.level = 6,
     rule: "raid-members",
     path: "mdadm.raid1.level",
   },
@@ -330,7 +370,10 @@ Deno.test("every valid corpus layout has a broken variant", () => {
 
 Deno.test("every layout rule (not --live) is exercised by a broken variant or the VPS", () => {
   const hit = new Set<string>([...BROKEN.map((b) => b.rule), "needed-for-boot"]);
-  const layoutRules = Object.keys(RULES).filter((r) => !r.startsWith("live-"));
+  // disko-eval is disko's own verdict: exercised through disko (disko_eval_test.ts).
+  const layoutRules = Object.keys(RULES).filter((r) =>
+    !r.startsWith("live-") && r !== "disko-eval"
+  );
   assert.deepEqual(layoutRules.filter((r) => !hit.has(r)), []);
 });
 

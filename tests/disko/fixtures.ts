@@ -1,6 +1,6 @@
 /** Test helpers: the fixture corpus (layout JSON, recorded lsblk/findmnt) and mutation of copies. */
 import { join } from "node:path";
-import { parseDevices } from "../../lib/disko/load.ts";
+import { parseDevices, readJsonLayout } from "../../lib/disko/load.ts";
 import { buildModel } from "../../lib/disko/build_model.ts";
 import type { LayoutModel } from "../../lib/disko/model.ts";
 import { type LiveSnapshot, parseSnapshot } from "../../lib/disko/live_snapshot.ts";
@@ -30,9 +30,9 @@ export function layoutJson(name: CorpusName): Json {
   return JSON.parse(Deno.readTextFileSync(join(FIXTURES, `${name}.json`)));
 }
 
-/** The model of a JSON value (validated like user input). */
+/** The model of a JSON value (validated like user input, a wrapper or document accepted). */
 export function modelOf(json: Json, source = "test.json"): LayoutModel {
-  return buildModel(parseDevices(json, source));
+  return buildModel(parseDevices(readJsonLayout(json, source).devices, source));
 }
 
 /** The model of a fixture after `mutate` changed a copy of it. */

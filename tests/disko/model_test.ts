@@ -81,15 +81,6 @@ Deno.test("sizes: disko's syntax, sgdisk sectors without a unit, positions", () 
   assert.equal(parseByteCount("big"), null);
 });
 
-Deno.test("mkDefault/mkForce/mkIf wrappers in evaluated JSON are resolved", () => {
-  const j = layoutJson("simple_efi");
-  j.disk.main.device = { _type: "override", content: "/dev/disk/by-id/x", priority: 1000 };
-  j.disk.main.content.partitions.extra = { _type: "if", condition: false, content: { size: "1G" } };
-  const m = modelOf(j);
-  assert.equal(m.disks[0].device, "/dev/disk/by-id/x");
-  assert.deepEqual(m.disks[0].partitions.map((p) => p.name), ["ESP", "root"]);
-});
-
 Deno.test("mounts carry their backing node and persistence", () => {
   const m = modelOf(layoutJson("vps_tmpfs_root"));
   const byMp = Object.fromEntries(m.mounts.map((x) => [x.mountpoint, x]));
@@ -102,20 +93,43 @@ Deno.test("mounts carry their backing node and persistence", () => {
   assert.deepEqual(luks.lvs.map((l) => l.key), ["home", "swap", "root"]);
 });
 
-Deno.test("mkMerge merges, the {disko:{devices}} wrapper is accepted, unknown device kinds are named", () => {
+Deno.test("the {disko:{devices}} wrapper is accepted; unknown device kinds are named; bcachefs is known", () => {
   const j = layoutJson("simple_efi");
-  const wrapped = {
-    disko: {
-      devices: {
-        _type: "merge",
-        contents: [
-          { disk: j.disk },
-          { nodev: { "/tmp": { fsType: "tmpfs" } }, bcachefs_filesystems: {} },
-        ],
-      },
-    },
+  j.bcachefs_filesystems = {
+    pool: { type: "bcachefs_filesystem", subvolumes: { "root/home": { mountpoint: "/home" } } },
   };
-  const m = modelOf(wrapped);
-  assert.deepEqual(m.mounts.map((x) => x.mountpoint).sort(), ["/", "/boot", "/tmp"]);
-  assert.deepEqual(m.unknown, [{ type: "bcachefs_filesystems", path: ["bcachefs_filesystems"] }]);
+  j.futurefs_pools = {};
+  const m = modelOf({ disko: { devices: j } });
+  assert.deepEqual(m.mounts.map((x) => x.mountpoint).sort(), ["/", "/boot", "/home"]);
+  assert.deepEqual(m.unknown, [{ type: "futurefs_pools", path: ["futurefs_pools"] }]);
+  assert.ok(m.declared.bcachefs_filesystems.has("pool"));
+});
+
+Deno.test("disko's evaluated defaults read as the defaults: geometry, label, _index", () => {
+  const parts = orderPartitions({ kind: "disk", name: "main", path: ["disk", "main"] }, {
+    // As disko's evaluation writes them (lib/types/gpt.nix defaults filled in).
+    ESP: {
+      size: "512M",
+      start: "0",
+      end: "+512M",
+      label: "disk-main-ESP",
+      priority: 1000,
+      type: "EF00",
+      _index: 1,
+    },
+    data: { size: "0", start: "1M", end: "-10M", label: "x", priority: 1000, _index: 2 },
+    root: {
+      size: "100%",
+      start: "0",
+      end: "-0",
+      label: "disk-main-root",
+      priority: 9001,
+      _index: 3,
+    },
+  });
+  assert.deepEqual(parts.map((p) => [p.index, p.size, p.start, p.end, p.labelIsDefault]), [
+    [1, "512M", undefined, undefined, true],
+    [2, undefined, "1M", "-10M", false],
+    [3, "100%", undefined, undefined, true],
+  ]);
 });

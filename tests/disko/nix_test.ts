@@ -1,192 +1,145 @@
 /**
- * Real `.nix` layouts evaluated through Nix (`nix-instantiate`, or `nix eval`
- * when only the new CLI is there). When nix-instantiate is missing these tests
- * are skipped with a message, except under CI=true where they run and fail.
+ * `.nix` layouts evaluated by plain Nix, without disko (`nix-instantiate`, or
+ * `nix eval` when only the new CLI is there): the path for hosts without
+ * disko. With nixpkgs' real lib (../shared/nixpkgs-lib) module properties
+ * (`mkDefault`, `mkIf`, `mkMerge`) resolve through nixpkgs' own module system.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { checkLayout } from "../../lib/disko/check.ts";
 import { loadLayout } from "../../lib/disko/load.ts";
-import { evalDiskoNix, type NixEvalOptions } from "../../lib/disko/nix_eval.ts";
+import { evalDiskoNix } from "../../lib/disko/nix_eval.ts";
 import { InputError } from "../../lib/core/errors.ts";
-import { run, type Runner } from "../../lib/host/exec.ts";
+import { run } from "../../lib/host/exec.ts";
 import { CORPUS, FIXTURES, layoutJson } from "./fixtures.ts";
+import { nixOptions, NIXPKGS_LIB, nixTest, withFiles } from "./nix_env.ts";
 
-async function installed(program: string): Promise<boolean> {
-  try {
-    const out = await new Deno.Command(program, {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    })
-      .output();
-    return out.success;
-  } catch {
-    return false;
-  }
-}
-
-const HAVE_NIX = await installed("nix-instantiate");
-const IN_CI = Deno.env.get("CI") === "true";
-if (!HAVE_NIX) {
-  console.warn(
-    IN_CI
-      ? "tests/disko/nix_test.ts: nix-instantiate is not installed but CI=true: the Nix tests run and fail"
-      : "tests/disko/nix_test.ts: SKIPPING the Nix evaluation tests: nix-instantiate is not installed (apt install nix-bin)",
-  );
-}
-
-/** A test that needs Nix: skipped without it, except under CI=true. */
-function nixTest(name: string, fn: () => Promise<void>): void {
-  Deno.test({ name: `nix: ${name}`, ignore: !HAVE_NIX && !IN_CI, fn });
-}
-
-/** The real runner with an empty NIX_PATH, so the host's channels cannot change results. */
-const isolated: Runner = (argv, options = {}) =>
-  run(argv, { ...options, env: { NIX_PATH: "", ...options.env } });
-
-function nixOptions(extra: Partial<NixEvalOptions> = {}): NixEvalOptions {
-  return { runner: isolated, nixInstantiate: "nix-instantiate", nix: "nix", ...extra };
-}
-
-/** A temp dir with files; removed after `fn`. */
-async function withFiles(
-  files: Record<string, string>,
-  fn: (dir: string) => Promise<void>,
-): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "disko-nix-" });
-  try {
-    for (const [name, text] of Object.entries(files)) {
-      await Deno.mkdir(join(dir, name, ".."), { recursive: true });
-      await Deno.writeTextFile(join(dir, name), text);
-    }
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-/**
- * A stand-in nixpkgs for the tests: only the `lib` functions the test layouts
- * call, with nixpkgs' definitions (mkDefault is mkOverride 1000). It proves that
- * `lib` reaches the layout when <nixpkgs> resolves; it is never used by the tool.
- */
-const STUB_NIXPKGS_LIB = `{
-  genAttrs = names: f: builtins.listToAttrs (map (n: { name = n; value = f n; }) names);
-  replaceStrings = builtins.replaceStrings;
-  mkOverride = priority: content: { _type = "override"; inherit priority content; };
-  mkDefault = content: { _type = "override"; priority = 1000; inherit content; };
-  mkIf = condition: content: { _type = "if"; inherit condition content; };
-}`;
+const file = (path: string) => ({ kind: "file" as const, path });
+const FILE = "tests/disko/nix_test.ts";
 
 for (const name of CORPUS) {
-  nixTest(`${name}.nix evaluates to ${name}.json and passes the check`, async () => {
-    const raw = await evalDiskoNix(join(FIXTURES, `${name}.nix`), nixOptions());
-    assert.deepEqual(raw, layoutJson(name));
-    const model = await loadLayout(join(FIXTURES, `${name}.nix`), { nix: nixOptions() });
-    assert.deepEqual(checkLayout(model).filter((f) => f.severity === "error"), []);
-  });
+  nixTest(`${name}.nix evaluates (plain Nix) to ${name}.json and passes the check`, async () => {
+    const ev = await evalDiskoNix(join(FIXTURES, `${name}.nix`), nixOptions());
+    assert.equal(ev.evaluatedBy, "nix");
+    assert.deepEqual(ev.devices, layoutJson(name));
+    const layout = await loadLayout(file(join(FIXTURES, `${name}.nix`)), { nix: nixOptions() });
+    assert.deepEqual(layout.evaluation, { by: "nix", via: "nix-file", diskoVersion: null });
+    assert.deepEqual(checkLayout(layout.model).filter((f) => f.severity === "error"), []);
+  }, { file: FILE });
 }
 
-nixTest("a function asking for lib fails clearly when <nixpkgs> does not resolve", async () => {
+nixTest("a function asking for lib fails clearly when nixpkgs' lib is not found", async () => {
   await withFiles({ "layout.nix": "{ lib, ... }: { disko.devices = { }; }" }, async (dir) => {
     await assert.rejects(
       evalDiskoNix(join(dir, "layout.nix"), nixOptions()),
       (e) =>
         e instanceof InputError &&
         e.message.includes("layout.nix: the layout is a function that needs `lib`") &&
-        e.message.includes("NIX_PATH=nixpkgs="),
+        e.message.includes("--nixpkgs-lib"),
     );
   });
-});
+}, { file: FILE });
 
 nixTest(
-  "a function gets lib from <nixpkgs> (--nix-path) and keeps its own defaults; mkDefault resolves",
+  "with nixpkgs' real lib: a function keeps its defaults; mkDefault, mkIf and mkMerge resolve as NixOS resolves them",
   async () => {
     const layout =
       `{ lib, disks ? [ "/dev/disk/by-id/virtio-a" "/dev/disk/by-id/virtio-b" ], ... }: {
-    disko.devices.disk = lib.genAttrs disks (device: {
-      name = lib.replaceStrings [ "/" ] [ "_" ] device;
-      device = lib.mkDefault device;
-      type = "disk";
-      content = {
-        type = "gpt";
-        partitions = {
-          boot = { size = "1M"; type = "EF02"; };
-          root = { size = "100%"; content = { type = "filesystem"; format = "ext4"; mountpoint = lib.mkIf (device == builtins.head disks) "/"; }; };
-        };
-      };
-    });
+    disko.devices = lib.mkMerge [
+      { disk = lib.genAttrs disks (device: {
+          name = lib.replaceStrings [ "/" ] [ "_" ] device;
+          device = lib.mkDefault device;
+          type = "disk";
+          content = {
+            type = "gpt";
+            partitions = {
+              boot = { size = "1M"; type = "EF02"; };
+              root = { size = "100%"; content = { type = "filesystem"; format = "ext4"; mountpoint = lib.mkIf (device == builtins.head disks) "/"; }; };
+              extra = lib.mkIf false { size = "1G"; };
+            };
+          };
+        }); }
+      { nodev."/tmp" = { fsType = "tmpfs"; }; }
+      { disk."/dev/disk/by-id/virtio-a".device = lib.mkForce "/dev/disk/by-id/virtio-forced"; }
+    ];
   }`;
-    await withFiles(
-      { "nixpkgs/lib/default.nix": STUB_NIXPKGS_LIB, "with-lib.nix": layout },
-      async (dir) => {
-        const opts = nixOptions({ nixPath: [`nixpkgs=${join(dir, "nixpkgs")}`] });
-        const model = await loadLayout(join(dir, "with-lib.nix"), { nix: opts });
-        assert.deepEqual(model.disks.map((d) => [d.name, d.device]), [
-          ["_dev_disk_by-id_virtio-a", "/dev/disk/by-id/virtio-a"],
-          ["_dev_disk_by-id_virtio-b", "/dev/disk/by-id/virtio-b"],
+    await withFiles({ "with-lib.nix": layout }, async (dir) => {
+      for (
+        const opts of [
+          nixOptions({ nixpkgsLib: NIXPKGS_LIB }),
+          nixOptions({ nixPath: [`nixpkgs=${join(NIXPKGS_LIB, "..")}`] }),
+        ]
+      ) {
+        const { model, evaluation } = await loadLayout(file(join(dir, "with-lib.nix")), {
+          nix: opts,
+        });
+        assert.equal(evaluation.by, "nix");
+        assert.deepEqual(model.disks.map((d) => [d.name, d.device, d.partitions.length]), [
+          ["_dev_disk_by-id_virtio-a", "/dev/disk/by-id/virtio-forced", 2],
+          ["_dev_disk_by-id_virtio-b", "/dev/disk/by-id/virtio-b", 2],
         ]);
-        assert.deepEqual(model.mounts.map((m) => m.mountpoint), ["/"]);
+        assert.deepEqual(model.mounts.map((m) => m.mountpoint).sort(), ["/", "/tmp"]);
         assert.equal(model.disks[0].partitions[0].label, "disk-_dev_disk_by-id_virtio-a-boot");
-      },
-    );
+      }
+    });
   },
+  { file: FILE, shared: true },
 );
 
-nixTest("a function asking for something other than lib names it", async () => {
+nixTest("a function asking for something nobody can give names it", async () => {
   await withFiles({ "module.nix": "{ config, modulesPath, ... }: { }" }, async (dir) => {
     await assert.rejects(
       evalDiskoNix(join(dir, "module.nix"), nixOptions()),
       (e) => e instanceof InputError && /needs `config`, `modulesPath`/.test(e.message),
     );
+    await assert.rejects(
+      evalDiskoNix(join(dir, "module.nix"), nixOptions({ nixpkgsLib: NIXPKGS_LIB })),
+      (e) => e instanceof InputError && /needs `modulesPath`;/.test(e.message),
+    );
   });
-});
+}, { file: FILE, shared: true });
 
 nixTest("a Nix error is bad input naming the file and Nix's message", async () => {
   await withFiles(
     { "broken.nix": "{ disko.devices.disk.main = { device = ; }; }" },
     async (dir) => {
       await assert.rejects(
-        loadLayout(join(dir, "broken.nix"), { nix: nixOptions() }),
+        loadLayout(file(join(dir, "broken.nix")), { nix: nixOptions() }),
         (e) =>
           e instanceof InputError &&
           /broken\.nix: Nix evaluation failed \(nix-instantiate\): syntax error/.test(e.message),
       );
     },
   );
-});
+}, { file: FILE });
 
 nixTest("a wrong field found after evaluation names the file and the field", async () => {
   await withFiles({
     "bad.nix": '{ disko.devices.disk.main = { type = "disk"; content = null; }; }',
   }, async (dir) => {
     await assert.rejects(
-      loadLayout(join(dir, "bad.nix"), { nix: nixOptions() }),
+      loadLayout(file(join(dir, "bad.nix")), { nix: nixOptions() }),
       (e) => e instanceof InputError && /bad\.nix: field disk\.main\.device/.test(e.message),
     );
   });
-});
+}, { file: FILE });
 
 nixTest("a path with quotes and spaces is data, not Nix code", async () => {
   const text = await Deno.readTextFile(join(FIXTURES, "simple_efi.nix"));
   const name = `it's a "layout" \${x}.nix`;
   await withFiles({ [name]: text }, async (dir) => {
-    const raw = await evalDiskoNix(join(dir, name), nixOptions());
-    assert.deepEqual(raw, layoutJson("simple_efi"));
+    const ev = await evalDiskoNix(join(dir, name), nixOptions());
+    assert.deepEqual(ev.devices, layoutJson("simple_efi"));
   });
-});
+}, { file: FILE });
 
 nixTest("falls back to `nix eval` when nix-instantiate is not installed", async () => {
-  if (!(await installed("nix"))) {
-    throw new Error("nix (new CLI) is not installed next to nix-instantiate");
-  }
-  const raw = await evalDiskoNix(
+  const ev = await evalDiskoNix(
     join(FIXTURES, "vps_tmpfs_root.nix"),
     nixOptions({ nixInstantiate: "grapheon-test-no-such-nix-instantiate" }),
   );
-  assert.deepEqual(raw, layoutJson("vps_tmpfs_root"));
-});
+  assert.deepEqual(ev.devices, layoutJson("vps_tmpfs_root"));
+}, { file: FILE });
 
 Deno.test("neither nix-instantiate nor nix installed: bad input saying so (no Nix needed)", async () => {
   await assert.rejects(

@@ -68,6 +68,13 @@ in
             options = {
               target = mkOption { type = types.str; };
               source = mkOption { type = types.path; };
+              # nixpkgs derives `source` from `text` (pkgs.writeText); only
+              # nix/disko_guard.nix sets it, under diskoGuard.enable, which the module
+              # tests leave off (tests/disko/eval_guard.nix evaluates the guard).
+              text = mkOption {
+                type = types.nullOr types.lines;
+                default = null;
+              };
             };
             config.target = lib.mkDefault name;
           }
@@ -115,6 +122,12 @@ in
     system.stateVersion = mkOption {
       type = types.str;
       default = lib.trivial.release;
+    };
+    # nixos/modules/system/activation/pre-switch-check.nix (its `apply` adds the
+    # generated `script`, which nothing here reads)
+    system.preSwitchChecks = mkOption {
+      type = types.attrsOf types.str;
+      default = { };
     };
     # nixos/modules/system/build.nix
     system.build = mkOption {
