@@ -5,6 +5,7 @@
  * renamed or extra field fails a test and docs/operator.md is updated with it.
  */
 import { z } from "zod";
+import { CAUSES, RESULTS } from "../job/outcome.ts";
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
 const version = z.string().regex(/^\d+\.\d+\.\d+(-[0-9A-Za-z.]+)?$/);
@@ -22,7 +23,7 @@ export const historyEntryJson = z.strictObject({
   who: z.enum(["app request", "operator", "recovery"]),
   from: pairSchema,
   to: pairSchema,
-  result: z.enum(["completed", "noop", "rolled-back", "rollback-failed", "failed", "refused"]),
+  result: z.enum(RESULTS),
   message: z.string(),
   started_at: iso,
   finished_at: iso,
@@ -155,24 +156,16 @@ export const rollbackOutcomeJsonSchema = z.strictObject({
 /** `rollback --json` as printed. */
 export type RollbackOutcomeJson = z.input<typeof rollbackOutcomeJsonSchema>;
 
-/** `upgrade --json`: one document per run, for scripts and fleet engines (docs/fleet.md). */
+/** `upgrade --json`: one document per run, for scripts and fleet engines (and fleet engines such as Ansible). */
 export const upgradeJsonSchema = z.strictObject({
   /** The job's result, or "idle" when there was nothing to do (no request, --recover with no journal). */
-  result: z.enum([
-    "completed",
-    "noop",
-    "rolled-back",
-    "rollback-failed",
-    "failed",
-    "refused",
-    "idle",
-  ]),
+  result: z.enum([...RESULTS, "idle"]),
   /** Whether anything that runs changed (a completed upgrade; a rollback put back what ran). */
   changed: z.boolean(),
   rolled_back: z.boolean(),
   exit_code: z.number().int(),
   message: z.string(),
-  cause: z.enum(["canary", "needs-operator"]).nullable(),
+  cause: z.enum(CAUSES).nullable(),
   job_id: z.string().nullable(),
   resumed: z.boolean(),
   from: pairSchema.nullable(),

@@ -9,12 +9,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { exitFor } from "../../lib/job/outcome.ts";
-import type { Phase } from "../../lib/job/progress.ts";
+import { PHASES } from "../../lib/job/progress.ts";
 import { readStatus } from "../../lib/job/status_file.ts";
 import { writeRequest } from "../../lib/job/request_file.ts";
 import { upgrade } from "../../lib/upgrade/mod.ts";
 import { EXIT } from "../../lib/core/exit_codes.ts";
-import { FakeHost } from "./fake_host.ts";
+import { FakeHost, goodReleases } from "./fake_host.ts";
 
 const root = Deno.uid() === 0 && Deno.build.os === "linux";
 
@@ -36,32 +36,19 @@ function fill(dir: string): void {
   }
 }
 
-const PHASES: Phase[] = [
-  "planned",
-  "backed-up",
-  "pulled",
-  "canary-passed",
-  "swapping",
-  "verifying",
-  "finishing",
-];
+/** The phases a good upgrade passes through (all but rolling-back). */
+const GOOD_PHASES = PHASES.filter((p) => p !== "rolling-back");
 
 for (const which of ["stateDir", "dataDir"] as const) {
   Deno.test({
     name: `ENOSPC on the ${which} from each phase on: terminal status, request handled`,
     ignore: !root,
     async fn() {
-      for (const phase of PHASES) {
+      for (const phase of GOOD_PHASES) {
         const cell = `${which} full from ${phase}`;
         const fake = FakeHost.create({
           running: "0.2.0",
-          published: ["0.2.0", "0.3.0"].flatMap((version) =>
-            (["backend", "frontend"] as const).map((component) => ({
-              component,
-              version,
-              behaviour: "good" as const,
-            }))
-          ),
+          published: goodReleases("0.2.0", "0.3.0"),
         });
         const dir = fake.config[which];
         sh("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", dir);

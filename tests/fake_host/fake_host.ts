@@ -70,6 +70,17 @@ export interface FakeState {
 /** What a test watches for: each journal write, as it happens. */
 export type JournalWatch = (journal: Journal, fake: FakeHost) => void;
 
+/** Backend and frontend releases of each version, all behaving well. */
+export function goodReleases(...versions: string[]): FakeRelease[] {
+  return versions.flatMap((version) =>
+    (["backend", "frontend"] as const).map((component) => ({
+      component,
+      version,
+      behaviour: "good" as const,
+    }))
+  );
+}
+
 const BACKEND = "ghcr.io/badgerops/grapheon-backend";
 const FRONTEND = "ghcr.io/badgerops/grapheon-frontend";
 

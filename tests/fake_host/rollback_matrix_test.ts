@@ -14,18 +14,12 @@ import { readStatus } from "../../lib/job/status_file.ts";
 import { runRollback } from "../../lib/rollback/job.ts";
 import { prepareRollback } from "../../lib/rollback/prepare.ts";
 import { upgrade } from "../../lib/upgrade/mod.ts";
-import { FakeHost } from "./fake_host.ts";
+import { FakeHost, goodReleases } from "./fake_host.ts";
 
 async function upgraded(): Promise<FakeHost> {
   const fake = FakeHost.create({
     running: "0.2.0",
-    published: ["0.2.0", "0.3.0"].flatMap((version) =>
-      (["backend", "frontend"] as const).map((component) => ({
-        component,
-        version,
-        behaviour: "good" as const,
-      }))
-    ),
+    published: goodReleases("0.2.0", "0.3.0"),
   });
   const up = await upgrade(fake.host(), {
     target: { backend: "0.3.0" as never, frontend: "0.3.0" as never },

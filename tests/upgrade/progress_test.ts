@@ -10,7 +10,7 @@ import { writeRequest } from "../../lib/job/request_file.ts";
 import { parseConfig } from "../../lib/config/config.ts";
 import { upgradeCommand } from "../../commands/upgrade.ts";
 import { planUpgrade, upgrade } from "../../lib/upgrade/mod.ts";
-import { FakeHost } from "../fake_host/fake_host.ts";
+import { FakeHost, goodReleases } from "../fake_host/fake_host.ts";
 
 const README = Deno.readTextFileSync(join(import.meta.dirname!, "..", "..", "README.md"));
 
@@ -37,13 +37,7 @@ Deno.test("progress: every phase has a step, and later phases never show an earl
 Deno.test('canary policy: under network "host" the dry run and the run both skip it', async () => {
   const fake = FakeHost.create({
     running: "0.2.0",
-    published: ["0.2.0", "0.3.0"].flatMap((version) =>
-      (["backend", "frontend"] as const).map((component) => ({
-        component,
-        version,
-        behaviour: "good" as const,
-      }))
-    ),
+    published: goodReleases("0.2.0", "0.3.0"),
   });
   try {
     const config = parseConfig(
