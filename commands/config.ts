@@ -2,7 +2,7 @@
  * `grapheon-tool config`: prints the effective configuration, or validates a
  * file with `--check FILE`.
  */
-import { type CommandSpec, parseCommandArgs, printResult } from "../lib/cli/mod.ts";
+import { type CommandSpec, jsonText, parseCommandArgs, printResult } from "../lib/cli/mod.ts";
 import { loadConfig, parseConfig } from "../lib/config/mod.ts";
 import { ConfigError, errorMessage, EXIT } from "../lib/core/mod.ts";
 
@@ -36,10 +36,10 @@ Exit codes: 0 valid, 2 bad command line, 3 invalid config.`,
       return EXIT.OK;
     }
     const { config, path } = await loadConfig(ctx.global.configPath);
-    if (ctx.global.json) ctx.out(JSON.stringify(config, null, 2));
+    if (ctx.global.json) ctx.out(jsonText(config));
     else {
       ctx.out(`# effective config (${path ?? "built-in defaults; no config file"})`);
-      ctx.out(JSON.stringify(config, null, 2));
+      ctx.out(jsonText(config));
     }
     return EXIT.OK;
   },

@@ -9,6 +9,7 @@
 import {
   type CommandContext,
   type CommandSpec,
+  jsonText,
   parseCommandArgs,
   printResult,
 } from "../lib/cli/mod.ts";
@@ -237,7 +238,7 @@ async function diff(ctx: CommandContext, args: Args): Promise<number> {
 async function evaluate(ctx: CommandContext, args: Args): Promise<number> {
   const input = oneLayoutInput("disko eval", args.files, args.values.flake);
   const doc = layoutDocument(await loadLayout(input, await loadOptions(ctx, args.values)));
-  ctx.out(JSON.stringify(doc, null, ctx.global.json ? undefined : 2));
+  ctx.out(jsonText(doc, ctx.global.json ? undefined : 2));
   return EXIT.OK;
 }
 

@@ -8,6 +8,7 @@ import {
   type CommandSpec,
   durationFlag,
   intFlag,
+  jsonText,
   parseCommandArgs,
   versionFlag,
 } from "../lib/cli/mod.ts";
@@ -130,7 +131,7 @@ export const healthCommand: CommandSpec = {
     });
     const last = result.attempts.filter((a) => a.round === result.rounds);
     if (ctx.global.json) {
-      ctx.out(JSON.stringify(
+      ctx.out(jsonText(
         {
           healthy: result.healthy,
           elapsed_ms: result.elapsedMs,
@@ -149,8 +150,6 @@ export const healthCommand: CommandSpec = {
             version: a.version ?? null,
           })),
         },
-        null,
-        2,
       ));
     } else if (result.healthy) {
       const detail = last.map((a) => `${a.url} ${describe(a)}`).join("; ");

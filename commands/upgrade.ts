@@ -3,7 +3,13 @@
  * options, takes the lock, turns signals into a safe-point abort, and maps the
  * job's outcome to an exit code; the job itself is lib/upgrade.
  */
-import { type CommandSpec, durationFlag, parseCommandArgs, versionFlag } from "../lib/cli/mod.ts";
+import {
+  type CommandSpec,
+  durationFlag,
+  jsonText,
+  parseCommandArgs,
+  versionFlag,
+} from "../lib/cli/mod.ts";
 import { ToolError, UsageError } from "../lib/core/mod.ts";
 import { hostFor } from "../lib/host/mod.ts";
 import { acquireLock, exitFor, stepLines } from "../lib/job/mod.ts";
@@ -92,7 +98,7 @@ export const upgradeCommand: CommandSpec = {
     const host = await hostFor(ctx);
     if (options.dryRun) {
       const dry = await planUpgrade(host, options);
-      if (ctx.global.json) ctx.out(JSON.stringify(dry, null, 2));
+      if (ctx.global.json) ctx.out(jsonText(dry));
       else dryRunLines(dry).forEach((line) => ctx.out(line));
       return exitFor(null);
     }
@@ -109,7 +115,7 @@ export const upgradeCommand: CommandSpec = {
     Deno.addSignalListener("SIGINT", onSignal);
     try {
       const report = await upgradeReport(host, { ...options, signal: interrupt.signal });
-      if (ctx.global.json) ctx.out(JSON.stringify(upgradeJson(report), null, 2));
+      if (ctx.global.json) ctx.out(jsonText(upgradeJson(report)));
       return exitFor(report.outcome);
     } finally {
       Deno.removeSignalListener("SIGTERM", onSignal);

@@ -89,8 +89,20 @@ export function intFlag(flag: string, value: string | undefined, fallback: numbe
   return Number(value);
 }
 
+/**
+ * JSON for stdout, which may be a terminal: JSON.stringify escapes the C0 controls (ESC
+ * included) but not C1 (U+0080–U+009F, which a terminal may take as CSI) nor the bidi
+ * overrides; those are written as \uXXXX escapes too, so the document stays the same JSON.
+ */
+export function jsonText(value: unknown, indent: number | undefined = 2): string {
+  return JSON.stringify(value, null, indent).replace(
+    /[\u0080-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
 /** Prints a result: `json` as one JSON document with `--json`, else the human text. */
 export function printResult(ctx: CommandContext, human: string, json: unknown): void {
-  if (ctx.global.json) ctx.out(JSON.stringify(json, null, 2));
+  if (ctx.global.json) ctx.out(jsonText(json));
   else if (human) ctx.out(human);
 }

@@ -5,6 +5,7 @@ export {
   durationFlag,
   type GlobalOptions,
   intFlag,
+  jsonText,
   parseCommandArgs,
   printResult,
   versionFlag,
