@@ -3,7 +3,9 @@ import { join } from "node:path";
 import { Harness } from "../harness/harness.ts";
 
 Deno.test("concurrent triggers: exactly one upgrade runs, the other exits 5 touching nothing", async () => {
-  await using h = await Harness.create();
+  // The slow pull (2.5 s) must stay under the per-attempt timeout even on a loaded machine
+  // (the harness's 3 s was exceeded there, and the retry pulled a second time).
+  await using h = await Harness.create({ configOverrides: { timeouts: { pull: "30s" } } });
   await h.writeRequest(Harness.request("0.3.0"));
   await h.setFault({ match: ["podman", "pull"], action: "delay", ms: 2500, times: 1 });
   const first = h.spawnTool(["upgrade"]);
