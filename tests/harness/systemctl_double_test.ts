@@ -196,12 +196,13 @@ Deno.test("oneshot units: --no-block runs in the background, a second start join
   const marker = join(h.dir, "runs");
   await withState(h.stateDir, (s) => {
     const u = s.units[UPGRADE_UNIT];
-    if (u.kind === "plain") u.exec = ["sh", "-c", `echo run >> '${marker}'; sleep 0.5; exit 3`];
+    // Long enough that the second start, itself a process, arrives while the run is on.
+    if (u.kind === "plain") u.exec = ["sh", "-c", `echo run >> '${marker}'; sleep 5; exit 3`];
   });
   const t0 = Date.now();
   const bg = await h.double("systemctl", ["start", "--no-block", UPGRADE_UNIT]);
   assert.equal(bg.code, 0);
-  assert.ok(Date.now() - t0 < 5000);
+  assert.ok(Date.now() - t0 < 5000, "--no-block returned before the run ended");
   const joined = await h.double("systemctl", ["start", UPGRADE_UNIT]);
   assert.equal(joined.code, 1, "waited for the same run, which failed");
   assert.equal(await Deno.readTextFile(marker), "run\n", "one run, not two");
