@@ -123,7 +123,8 @@ Deno.test("SIGKILL during the health check, then a plain run completes", async (
   });
   await h.writeRequest(Harness.request("0.3.9"));
   const child = h.spawnTool(["upgrade", "--no-canary"]);
-  for (let i = 0; i < 400 && (await h.readStatus())?.step !== 5; i++) {
+  // Up to a minute to reach step 5: a loaded machine took more than the 10 s once allowed.
+  for (let i = 0; i < 2400 && (await h.readStatus())?.step !== 5; i++) {
     await new Promise((r) => setTimeout(r, 25));
   }
   assert.equal((await h.readStatus())?.step, 5, "killed during the health check");
