@@ -45,7 +45,7 @@ export interface Job {
 }
 
 /** The tool's own status fields for a job. */
-export function statusExtra(journal: Journal, rolledBack: boolean): Record<string, unknown> {
+function statusExtra(journal: Journal, rolledBack: boolean): Record<string, unknown> {
   return {
     from_version: journal.from.backend.version,
     to_version: journal.to.backend.version,

@@ -3,6 +3,7 @@ import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { Harness } from "../harness/harness.ts";
 import { upgradeJsonSchema } from "../../lib/cli/json_outputs.ts";
+import { dryRunSchema } from "../../lib/upgrade/mod.ts";
 
 const status = async (h: Harness) => (await h.readStatus()) as Record<string, unknown>;
 const requestExists = async (h: Harness) =>
@@ -195,8 +196,10 @@ Deno.test("upgrade --dry-run prints the plan and changes nothing", async () => {
   await h.writeRequest(Harness.request("0.3.0"));
   const r = await h.runTool(["upgrade", "--dry-run", "--json"]);
   assert.equal(r.code, 0, r.stderr);
-  const plan = JSON.parse(r.stdout);
+  const plan = dryRunSchema.parse(JSON.parse(r.stdout));
+  assert.ok(!("plan" in plan), "a plan, not 'no upgrade requested'");
   assert.equal(plan.decision, "upgrade");
+  assert.equal(plan.canary.run, true);
   assert.equal(plan.from.backend.version, "0.2.0");
   assert.equal(plan.images.backend, "ghcr.io/badgerops/grapheon-backend:v0.3.0");
   assert.equal(await h.readStatus(), null);
