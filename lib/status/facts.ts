@@ -23,18 +23,23 @@ import { PATH_UNIT, type RequestFacts, type StatusFacts, UPGRADE_UNIT } from "./
 /** Where podman keeps images when `podman info` does not say (podman's rootful default). */
 export const DEFAULT_GRAPH_ROOT = "/var/lib/containers/storage";
 
+/** A request that is there but cannot be read or parsed. */
+function unreadable(err: unknown): RequestFacts {
+  return {
+    present: true,
+    backend: null,
+    frontend: null,
+    requestedAt: null,
+    error: errorMessage(err),
+  };
+}
+
 async function readRequestFacts(dataDir: string): Promise<RequestFacts> {
   let text: string | null;
   try {
     text = await readRequestText(dataDir);
   } catch (err) {
-    return {
-      present: true,
-      backend: null,
-      frontend: null,
-      requestedAt: null,
-      error: errorMessage(err),
-    };
+    return unreadable(err);
   }
   if (text === null) return { present: false };
   try {
@@ -49,13 +54,7 @@ async function readRequestFacts(dataDir: string): Promise<RequestFacts> {
       error: null,
     };
   } catch (err) {
-    return {
-      present: true,
-      backend: null,
-      frontend: null,
-      requestedAt: null,
-      error: errorMessage(err),
-    };
+    return unreadable(err);
   }
 }
 
