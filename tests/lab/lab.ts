@@ -12,6 +12,7 @@
  * `teardown` ends every process the lab started, by PID, pass or fail, and
  * checks that no mount is left behind.
  */
+import assert from "node:assert/strict";
 import { join } from "node:path";
 import { run, type RunResult } from "../../lib/host/exec.ts";
 import { BackgroundProcess, waitFor } from "./procs.ts";
@@ -318,6 +319,15 @@ export class Lab {
 }
 
 /** Whether a PID exists. */
+/** Tears the host down and asserts it left nothing: no mount, nothing SIGKILLed, its systemd gone. */
+export async function assertCleanTeardown(lab: Lab): Promise<void> {
+  const leader = lab.leader;
+  const report = await lab.teardown();
+  assert.deepEqual(report.leakedMounts, []);
+  assert.deepEqual(report.killed, []);
+  assert.equal(processAlive(leader), false, "the host's systemd is gone");
+}
+
 export function processAlive(pid: number): boolean {
   try {
     Deno.kill(pid, "SIGCONT");

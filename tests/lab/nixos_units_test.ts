@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { BAD_VERSIONS, GOOD_VERSIONS, SEED_VERSION } from "./images.ts";
-import { Lab, processAlive } from "./lab.ts";
+import { assertCleanTeardown, Lab } from "./lab.ts";
 import { evalLabModule, installPackage, PACKAGE_DIR, switchTo } from "./nixos_host.ts";
 import { labTest } from "./preflight.ts";
 import {
@@ -31,7 +31,6 @@ async function show(lab: Lab, unit: string, property: string): Promise<string> {
 labTest("nixos: the module's units run on real systemd: switch, upgrade, rollback", async (t) => {
   const started = Date.now();
   const lab = await Lab.boot({ name: "grapheon-lab-nixos" });
-  let torn = false;
   let good = SEED_VERSION;
   try {
     const m = await evalLabModule(lab);
@@ -166,15 +165,10 @@ labTest("nixos: the module's units run on real systemd: switch, upgrade, rollbac
     );
 
     await t.step("teardown ends every process and leaves no mount", async () => {
-      const leader = lab.leader;
-      torn = true;
-      const report = await lab.teardown();
-      assert.deepEqual(report.leakedMounts, []);
-      assert.deepEqual(report.killed, []);
-      assert.equal(processAlive(leader), false);
+      await assertCleanTeardown(lab);
       lab.log(`nixos lab test: ${((Date.now() - started) / 1000).toFixed(0)} s`);
     });
   } finally {
-    if (!torn) await lab.teardown();
+    await lab.teardown(); // idempotent: a no-op after the teardown step
   }
 });
