@@ -27,6 +27,7 @@ let
       findmnt = "${pkgs.util-linux}/bin/findmnt";
       nix = "${config.nix.package}/bin/nix";
       nixInstantiate = "${config.nix.package}/bin/nix-instantiate";
+      socketProxyd = "${config.systemd.package}/lib/systemd/systemd-socket-proxyd";
     };
   };
   rendered = import ./render.nix {
@@ -139,10 +140,23 @@ in
         inherit (u) name;
         value = {
           inherit (u) text;
-          wantedBy = if u.enable == "no" then [ ] else [ "multi-user.target" ];
+          # As the templates' [Install] sections: sockets by sockets.target.
+          wantedBy =
+            if u.enable == "no" then
+              [ ]
+            else if lib.hasSuffix ".socket" u.name then
+              [ "sockets.target" ]
+            else
+              [ "multi-user.target" ];
         };
       }) units
     );
     networking.firewall.allowedTCPPorts = mkIf cfg.openFirewall [ cfg.frontend.port ];
+    # The frontend's nginx reaches the backend on the container network's gateway (the
+    # backend's socket there, units/grapheon-backend-bridge.socket): the host's firewall must
+    # let that in from the network's bridge (netavark names rootful bridges podmanN).
+    networking.firewall.interfaces."podman+".allowedTCPPorts = mkIf (settings.network != "host") [
+      settings.backend.containerPort
+    ];
   };
 }

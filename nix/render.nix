@@ -88,26 +88,56 @@ let
 
   podmanW = unitWord "commands.podman (resolved)" podman;
 
-  networkValues =
+  # lib/config/config.ts networkGateway: the subnet's first address.
+  gateway =
+    let
+      octets = split "\\." (elemAt (split "/" c.networkSubnet) 0);
+      o = i: elemAt octets (2 * i);
+    in
+    "${o 0}.${o 1}.${o 2}.${toString (fromJSON (o 3) + 1)}";
+  socketUnit = service: replaceStrings [ ".service" ] [ ".socket" ] service;
+  bridge = {
+    socket = "grapheon-backend-bridge.socket";
+    service = "grapheon-backend-bridge.service";
+  };
+  # lib/install/units.ts needsBridge, frontendSocketActivated, backendListen.
+  needsBridge =
+    c.network != "host"
+    && !(
+      builtins.elem c.backend.bindAddress [
+        ""
+        "0.0.0.0"
+        "[::]"
+      ]
+      && c.backend.port == c.backend.containerPort
+    );
+  frontendSocket = c.frontend.bindAddress == "" && c.frontend.port == c.frontend.containerPort;
+  backendListen =
+    if c.backend.bindAddress != "" then
+      "${c.backend.bindAddress}:${toString c.backend.port}"
+    else
+      toString c.backend.port;
+  nginxEnv = "-e ${execArg "NGINX=3;"}";
+
+  networkArgs =
     side:
     let
-      s = c.${side};
+      f = c.frontend;
       publish =
-        if s.bindAddress != "" then
-          "${s.bindAddress}:${toString s.port}:${toString s.containerPort}"
+        if f.bindAddress != "" then
+          "${f.bindAddress}:${toString f.port}:${toString f.containerPort}"
         else
-          "${toString s.port}:${toString s.containerPort}";
+          "${toString f.port}:${toString f.containerPort}";
+      reach = "--network=${c.network} --add-host=${c.backend.container}:${gateway}";
     in
     if c.network == "host" then
-      {
-        NETWORK_PRE = "";
-        NETWORK_ARGS = "--network=host";
-      }
+      (if side == "frontend" && frontendSocket then "--network=host ${nginxEnv}" else "--network=host")
+    else if side == "backend" then
+      "--network=${c.network}"
+    else if frontendSocket then
+      "${reach} ${nginxEnv}"
     else
-      {
-        NETWORK_PRE = "ExecStartPre=-${podmanW} network create ${c.network}";
-        NETWORK_ARGS = "--network=${c.network} -p ${publish}";
-      };
+      "${reach} -p ${publish}";
 
   envArgs =
     side:
@@ -130,16 +160,25 @@ let
       STOP_TIMEOUT = "${toString (seconds t.stop + 15)}s";
       PODMAN = podmanW;
       ENV_ARGS = envArgs side;
+      NETWORK_ARGS = networkArgs side;
     }
-    // networkValues side
     // (
       if side == "backend" then
         {
           DATA_DIR = unitWord "dataDir" c.dataDir;
           CONTAINER_DATA_DIR = unitWord "backend.containerDataDir" c.backend.containerDataDir;
+          SOCKET = socketUnit c.backend.service;
         }
       else
-        { BACKEND_SERVICE = c.backend.service; }
+        let
+          backend = concatStringsSep " " ([ c.backend.service ] ++ (if needsBridge then [ bridge.socket ] else [ ]));
+          socket = socketUnit c.frontend.service;
+        in
+        {
+          WANTS = backend;
+          AFTER = if frontendSocket then "${backend} ${socket}" else backend;
+          REQUIRES = if frontendSocket then "Requires=${socket}" else "";
+        }
     );
 
   upgradeValues = {
@@ -174,8 +213,42 @@ rec {
       BACKEND_SEED_TAG = c.backend.seedTag;
       FRONTEND_SEED_TAG = c.frontend.seedTag;
       SEED_TIMEOUT = "${toString seedTimeout}s";
+      NETWORK_PRE =
+        if c.network == "host" then
+          ""
+        else
+          "ExecStartPre=-${podmanW} network create --subnet=${c.networkSubnet} ${c.network}";
+    })
+    (unit (socketUnit c.backend.service) "grapheon-backend.socket" "containers" "now" {
+      LISTEN = backendListen;
     })
     (unit c.backend.service "grapheon-backend.service" "containers" "now" (containerValues "backend"))
+  ]
+  ++ (
+    if needsBridge then
+      [
+        (unit bridge.socket bridge.socket "containers" "now" {
+          LISTEN = "${gateway}:${toString c.backend.containerPort}";
+        })
+        (unit bridge.service bridge.service "containers" "no" {
+          PROXYD = unitWord "commands.socketProxyd" c.commands.socketProxyd;
+          TARGET = backendListen;
+        })
+      ]
+    else
+      [ ]
+  )
+  ++ (
+    if frontendSocket then
+      [
+        (unit (socketUnit c.frontend.service) "grapheon-frontend.socket" "containers" "now" {
+          LISTEN = "0.0.0.0:${toString c.frontend.port}";
+        })
+      ]
+    else
+      [ ]
+  )
+  ++ [
     (unit c.frontend.service "grapheon-frontend.service" "containers" "now" (
       containerValues "frontend"
     ))

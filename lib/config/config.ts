@@ -72,6 +72,28 @@ const frontendSchema = z.strictObject({
   seedTag: tag.default("latest"),
 });
 
+/** A dotted IPv4 subnet whose host bits are zero, prefix 8–30 (so its gateway is `.1` above it). */
+function isNetworkAddress(subnet: string): boolean {
+  const [address, prefixText] = subnet.split("/");
+  const octets = address.split(".").map(Number);
+  const prefix = Number(prefixText);
+  if (octets.some((o) => o > 255) || prefix < 8 || prefix > 30) return false;
+  const value = octets.reduce((n, o) => n * 256 + o, 0);
+  return value % 2 ** (32 - prefix) === 0;
+}
+
+/** The gateway of `networkSubnet`: its first address. */
+export function networkGateway(subnet: string): string {
+  const octets = subnet.split("/")[0].split(".").map(Number);
+  octets[3] += 1;
+  return octets.join(".");
+}
+
+/** The unit holding a service's listening socket: the same name with `.socket`. */
+export function socketUnit(service: string): string {
+  return service.replace(/\.service$/, ".socket");
+}
+
 /** The config schema; `z.infer` of it is the `Config` type. */
 export const configSchema = z.strictObject({
   dataDir: absPath.default("/var/lib/grapheon/data"),
@@ -86,6 +108,15 @@ export const configSchema = z.strictObject({
    */
   network: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, "expected a podman network name")
     .default("grapheon"),
+  /**
+   * The network's IPv4 subnet (created with it). The frontend reaches the backend on its
+   * gateway, the subnet's first address, which outlives every backend container.
+   */
+  networkSubnet: z.string().regex(
+    /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/,
+    "expected an IPv4 subnet such as 10.89.0.0/24",
+  ).refine(isNetworkAddress, "expected the subnet's network address, with a prefix of 8 to 30")
+    .default("10.89.0.0/24"),
   backend: backendSchema.prefault({}),
   frontend: frontendSchema.prefault({}),
   timeouts: z.strictObject({
@@ -130,6 +161,8 @@ export const configSchema = z.strictObject({
     df: program.default("df"),
     /** `journalctl`, for the last log lines of a unit whose `--rm` container exited. */
     journalctl: program.default("journalctl"),
+    /** systemd's socket relay (not on $PATH), from the network's gateway to the backend. */
+    socketProxyd: absPath.default("/usr/lib/systemd/systemd-socket-proxyd"),
   }).prefault({}),
 });
 

@@ -6,7 +6,7 @@
  * same bytes. Pure: the caller supplies the templates and resolved programs.
  */
 import { join } from "node:path";
-import type { Config } from "../config/mod.ts";
+import { type Config, networkGateway, socketUnit } from "../config/mod.ts";
 import { ms } from "../core/mod.ts";
 import { execArg, renderTemplate, seconds, unitWord } from "./unit_template.ts";
 
@@ -82,16 +82,58 @@ export function seedTimeoutSeconds(config: Config): number {
 
 type Side = "backend" | "frontend";
 
-function networkValues(c: Config, side: Side, podman: string) {
-  if (c.network === "host") return { NETWORK_PRE: "", NETWORK_ARGS: "--network=host" };
-  const s = c[side];
-  const publish = s.bindAddress
-    ? `${s.bindAddress}:${s.port}:${s.containerPort}`
-    : `${s.port}:${s.containerPort}`;
-  return {
-    NETWORK_PRE: `ExecStartPre=-${podman} network create ${c.network}`,
-    NETWORK_ARGS: `--network=${c.network} -p ${publish}`,
-  };
+/** Renders one template with its values. */
+type Render = (template: string, values: Record<string, string>) => string;
+
+/** The relay from the network's gateway to the backend's socket (a socket and its service). */
+export const BRIDGE = {
+  socket: "grapheon-backend-bridge.socket",
+  service: "grapheon-backend-bridge.service",
+} as const;
+
+/**
+ * The frontend's nginx asks for the backend's container port (`proxy_pass
+ * http://grapheon-backend:8000`) at the gateway: a relay listens there unless the backend's
+ * socket already does (all addresses, on that port), or both run on the host network.
+ */
+export function needsBridge(c: Config): boolean {
+  const b = c.backend;
+  const everywhere = ["", "0.0.0.0", "[::]"].includes(b.bindAddress) && b.port === b.containerPort;
+  return c.network !== "host" && !everywhere;
+}
+
+/**
+ * The frontend is socket-activated when nginx can adopt the socket: nginx keeps an
+ * inherited socket only if its address is the one its `listen <port>` names, all IPv4
+ * addresses on the container port (nginx src/core/ngx_cycle.c, ngx_cmp_sockaddr). Else
+ * the port is published by Podman, and a frontend swap refuses connections for a moment.
+ */
+export function frontendSocketActivated(c: Config): boolean {
+  return c.frontend.bindAddress === "" && c.frontend.port === c.frontend.containerPort;
+}
+
+/** ListenStream= of the backend's socket: its bind address ("" = all) and port. */
+function backendListen(c: Config): string {
+  const b = c.backend;
+  return b.bindAddress ? `${b.bindAddress}:${b.port}` : String(b.port);
+}
+
+function networkArgs(c: Config, side: Side): string {
+  if (c.network === "host") {
+    return side === "frontend" && frontendSocketActivated(c)
+      ? `--network=host -e ${execArg("NGINX=3;")}`
+      : "--network=host";
+  }
+  if (side === "backend") return `--network=${c.network}`;
+  const f = c.frontend;
+  const reach = `--network=${c.network} --add-host=${c.backend.container}:${
+    networkGateway(c.networkSubnet)
+  }`;
+  if (frontendSocketActivated(c)) return `${reach} -e ${execArg("NGINX=3;")}`;
+  const publish = f.bindAddress
+    ? `${f.bindAddress}:${f.port}:${f.containerPort}`
+    : `${f.port}:${f.containerPort}`;
+  return `${reach} -p ${publish}`;
 }
 
 function envArgs(c: Config, side: Side): string {
@@ -116,13 +158,18 @@ function containerValues(inputs: RenderInputs, side: Side): Record<string, strin
     STOP_TIMEOUT: `${seconds(ms(c.timeouts.stop)) + STOP_MARGIN_SECONDS}s`,
     PODMAN: podman,
     ENV_ARGS: envArgs(c, side),
-    ...networkValues(c, side, podman),
+    NETWORK_ARGS: networkArgs(c, side),
   };
   if (side === "backend") {
     values.DATA_DIR = unitWord("dataDir", c.dataDir);
     values.CONTAINER_DATA_DIR = unitWord("backend.containerDataDir", c.backend.containerDataDir);
+    values.SOCKET = socketUnit(c.backend.service);
   } else {
-    values.BACKEND_SERVICE = c.backend.service;
+    const backend = [c.backend.service, ...(needsBridge(c) ? [BRIDGE.socket] : [])].join(" ");
+    const socket = frontendSocketActivated(c) ? socketUnit(c.frontend.service) : null;
+    values.WANTS = backend;
+    values.AFTER = socket ? `${backend} ${socket}` : backend;
+    values.REQUIRES = socket ? `Requires=${socket}` : "";
   }
   return values;
 }
@@ -151,7 +198,7 @@ export function renderUnits(
 ): RenderedUnit[] {
   const c = inputs.config;
   const podman = unitWord("commands.podman (resolved)", inputs.podmanPath);
-  const render = (template: string, values: Record<string, string>) => {
+  const render: Render = (template, values) => {
     const text = templates[template];
     if (text === undefined) throw new Error(`unit template units/${template} is missing`);
     return renderTemplate(text, values, `units/${template}`);
@@ -174,7 +221,17 @@ export function renderUnits(
         BACKEND_SEED_TAG: c.backend.seedTag,
         FRONTEND_SEED_TAG: c.frontend.seedTag,
         SEED_TIMEOUT: `${seedTimeoutSeconds(c)}s`,
+        NETWORK_PRE: c.network === "host"
+          ? ""
+          : `ExecStartPre=-${podman} network create --subnet=${c.networkSubnet} ${c.network}`,
       }),
+    },
+    {
+      name: socketUnit(c.backend.service),
+      template: "grapheon-backend.socket",
+      group: "containers",
+      enable: "now",
+      text: render("grapheon-backend.socket", { LISTEN: backendListen(c) }),
     },
     {
       name: c.backend.service,
@@ -183,6 +240,16 @@ export function renderUnits(
       enable: "now",
       text: render("grapheon-backend.service", containerValues(inputs, "backend")),
     },
+    ...(needsBridge(c) ? bridgeUnits(c, render) : []),
+    ...(frontendSocketActivated(c)
+      ? [{
+        name: socketUnit(c.frontend.service),
+        template: "grapheon-frontend.socket",
+        group: "containers" as const,
+        enable: "now" as const,
+        text: render("grapheon-frontend.socket", { LISTEN: `0.0.0.0:${c.frontend.port}` }),
+      }]
+      : []),
     {
       name: c.frontend.service,
       template: "grapheon-frontend.service",
@@ -214,6 +281,31 @@ export function renderUnits(
   ];
 }
 
+/** The relay's socket on the gateway and its service (systemd-socket-proxyd). */
+function bridgeUnits(c: Config, render: Render): RenderedUnit[] {
+  return [
+    {
+      name: BRIDGE.socket,
+      template: BRIDGE.socket,
+      group: "containers",
+      enable: "now",
+      text: render(BRIDGE.socket, {
+        LISTEN: `${networkGateway(c.networkSubnet)}:${c.backend.containerPort}`,
+      }),
+    },
+    {
+      name: BRIDGE.service,
+      template: BRIDGE.service,
+      group: "containers",
+      enable: "no",
+      text: render(BRIDGE.service, {
+        PROXYD: unitWord("commands.socketProxyd", c.commands.socketProxyd),
+        TARGET: backendListen(c),
+      }),
+    },
+  ];
+}
+
 /** The watched request file: `<dataDir>/upgrade-requested`. */
 export function requestPath(config: Config): string {
   return `${unitWord("dataDir", config.dataDir)}/${REQUEST_FILE}`;
@@ -223,7 +315,7 @@ export function requestPath(config: Config): string {
 export async function loadTemplates(dir = TEMPLATE_DIR): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for await (const entry of Deno.readDir(dir)) {
-    if (entry.isFile && /\.(service|path)$/.test(entry.name)) {
+    if (entry.isFile && /\.(service|path|socket)$/.test(entry.name)) {
       out[entry.name] = await Deno.readTextFile(join(dir, entry.name));
     }
   }

@@ -49,7 +49,11 @@ async function liveEnvironment(host: Host): Promise<string[]> {
   if (!live) return [`DATA_DIR=${host.config.backend.containerDataDir}`];
   const image = await host.podman.inspectImage(live.Image).catch(() => null);
   const fromImage = new Set(image?.Config?.Env ?? []);
-  const skip = /^(PATH|HOSTNAME|HOME|TERM|container)=/;
+  // Socket activation is the unit's, not the release's: the canary binds a port of its own,
+  // so it must not look for an inherited socket (UVICORN_FD from the unit; LISTEN_* that
+  // Podman sets for a socket-activated container, sd_listen_fds(3)).
+  const skip =
+    /^(PATH|HOSTNAME|HOME|TERM|container|UVICORN_FD|LISTEN_FDS|LISTEN_PID|LISTEN_FDNAMES)=/;
   return (live.Config?.Env ?? []).filter((e) => !fromImage.has(e) && !skip.test(e));
 }
 

@@ -30,8 +30,7 @@ export interface SwitchOptions {
   /** What to run. */
   target: ImagePair;
   /**
-   * What runs now: a component already on its target is not restarted, nor is
-   * a frontend the backend's restart already brought up on its target. Null:
+   * What runs now: a component already on its target is not restarted. Null:
    * restart both.
    */
   current: { backend: string | null; frontend: string | null } | null;
@@ -90,11 +89,10 @@ export async function switchImages(host: Host, options: SwitchOptions): Promise<
   for (const which of ["backend", "frontend"] as const) {
     await host.podman.tag(options.target[which], runRef(host, which));
   }
-  let restarted = false;
   for (const which of ["backend", "frontend"] as const) {
-    // Unchanged, or (PartOf= in the units) restarted along with the backend already.
-    const maybeThere = options.current?.[which] === options.target[which] ||
-      (which === "frontend" && restarted && options.current !== null);
+    // Each unit restarts only for its own image: the frontend reaches the backend through
+    // the backend's socket, so a backend swap leaves nginx alone (units/, no PartOf=).
+    const maybeThere = options.current?.[which] === options.target[which];
     const c = maybeThere ? await host.podman.inspectContainer(config[which].container) : null;
     if (c?.Image === options.target[which] && c.State.Running) {
       log.info(`${which} already runs image ${options.target[which].slice(0, 12)}; not restarted`);
@@ -107,7 +105,6 @@ export async function switchImages(host: Host, options: SwitchOptions): Promise<
       throw new ToolError(`restart of ${config[which].service} failed: ${errorMessage(err)}`);
     }
     await waitForContainer(host, which, options.target[which]);
-    restarted = true;
   }
 }
 

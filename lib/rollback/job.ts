@@ -23,6 +23,7 @@ import {
   showStep,
   stepNumber,
 } from "../job/mod.ts";
+import { socketUnit } from "../config/mod.ts";
 import type { Host } from "../host/mod.ts";
 import {
   keepVersionTag,
@@ -98,8 +99,13 @@ async function restoreData(job: Job, plan: RollbackPlan): Promise<RestoreResult>
   const snapshot = plan.snapshot!;
   await showStep(job, "restart", `Restoring the database snapshot ${snapshot.name}`);
   const unit = host.config.backend.service;
-  host.log.info(`stopping ${unit} to restore ${snapshot.name}`);
-  await host.systemd.stop(unit, ms(host.config.timeouts.stop) + ms(host.config.timeouts.restart));
+  const socket = socketUnit(unit);
+  host.log.info(`stopping ${socket} and ${unit} to restore ${snapshot.name}`);
+  // The socket first: a connection to it would start the backend on a half-restored database.
+  // The restart that follows starts it again (the service Requires= it).
+  const timeoutMs = ms(host.config.timeouts.stop) + ms(host.config.timeouts.restart);
+  await host.systemd.stop(socket, timeoutMs);
+  await host.systemd.stop(unit, timeoutMs);
   const result = await restoreDatabase({
     dataDir: host.config.dataDir,
     snapshot,

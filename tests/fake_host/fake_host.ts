@@ -11,8 +11,8 @@
  * checked against the real podman 4.3.1); this fake keeps to the same facts at
  * the adapter level: `podman pull` of an unknown ref fails with exit 125,
  * `podman tag` moves a tag from its old image, a container the unit starts runs
- * the image the run tag names at that moment, `PartOf=` restarts the frontend
- * with the backend (units/grapheon-frontend.service), the backend answers
+ * the image the run tag names at that moment, each unit restarts only itself
+ * (units/grapheon-frontend.service has no `PartOf=`), the backend answers
  * /health with the contract's body (../shared/contract.md: 200 for healthy and
  * degraded, 503 for unhealthy), and a release that exits at start is a stopped
  * container that refuses connections.
@@ -395,8 +395,6 @@ export class FakeHost {
           await this.call(`systemctl restart ${unit}`);
           const c = componentOf(unit);
           if (c) this.startUnit(c);
-          // PartOf= (units/grapheon-frontend.service): a backend restart restarts the frontend.
-          if (c === "backend") this.startUnit("frontend");
         }
         return Promise.resolve();
       },

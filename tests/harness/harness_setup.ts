@@ -5,7 +5,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
-import { type Config, parseConfig } from "../../lib/config/config.ts";
+import { type Config, parseConfig, socketUnit } from "../../lib/config/config.ts";
 import {
   DEFAULT_BACKEND_RELEASES,
   DEFAULT_FRONTEND_RELEASES,
@@ -169,6 +169,14 @@ export function unitDefinitions(options: {
       envFiles: [],
       volumes: [],
       starts: 0,
+    },
+    // The backend's listening socket (units/grapheon-backend.socket): here a plain unit, since
+    // the harness's containers bind their own ports; socket activation is proven in the lab.
+    [socketUnit(config.backend.service)]: {
+      kind: "plain",
+      activeState: "active",
+      enabled: true,
+      starts: 1,
     },
     [PATH_UNIT]: { kind: "plain", activeState: "active", enabled: true, starts: 1 },
     [UPGRADE_UNIT]: {

@@ -1,6 +1,6 @@
 /**
  * The fake Graphēon releases: images built `FROM scratch` with Debian's static
- * busybox and the shell sources in `app/`, in a Podman storage of the lab's own
+ * busybox, `fdserve` (app/fdserve.c, built static with gcc) and the shell sources in `app/`, in a Podman storage of the lab's own
  * under the cache dir (never the machine's), then pushed to the lab registry as
  * `grapheon-{backend,frontend}:vX.Y.Z` (and `:latest` = the seed release).
  * Each backend release has a behaviour baked in: good, needs-jwt (refuses to
@@ -116,6 +116,16 @@ async function buildBase(podman: { argv: string[]; env: Record<string, string> }
     for (const applet of list.stdout.split("\n").map((s) => s.trim()).filter(Boolean)) {
       if (applet !== "busybox") await Deno.symlink("busybox", join(bin, applet));
     }
+    // The fakes' server for a socket Podman passes in (socket activation), static like busybox.
+    await runChecked(run, [
+      "gcc",
+      "-static",
+      "-Os",
+      "-s",
+      "-o",
+      join(bin, "fdserve"),
+      join(APP_DIR, "fdserve.c"),
+    ], { timeoutMs: 120_000 });
     await Deno.copyFile(join(APP_DIR, "Containerfile.busybox"), join(ctx, "Containerfile"));
     await runChecked(run, [...podman.argv, "build", "-q", "-t", BASE_IMAGE, ctx], {
       env: podman.env,
@@ -129,7 +139,7 @@ async function buildBase(podman: { argv: string[]; env: Record<string, string> }
 /**
  * Builds the base image and every release, unless they are there and their
  * sources unchanged; returns the hash of those sources. Needs `/bin/busybox`
- * from Debian's busybox-static.
+ * from Debian's busybox-static, and gcc with a static libc (libc6-dev).
  */
 export async function buildReleases(log: (line: string) => void): Promise<string> {
   const podman = await buildPodman();

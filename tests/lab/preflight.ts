@@ -27,6 +27,22 @@ function onPath(program: string): boolean {
   return false;
 }
 
+/** Whether a static libc for `gcc -static` is installed (Debian's libc6-dev ships libc.a). */
+function staticLibc(): boolean {
+  try {
+    return [...Deno.readDirSync("/usr/lib")].some((e) => {
+      if (!e.isDirectory || !e.name.endsWith("-linux-gnu")) return false;
+      try {
+        return Deno.statSync(`/usr/lib/${e.name}/libc.a`).isFile;
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return false;
+  }
+}
+
 /** Why the lab cannot run on this machine, or null when it can. */
 export function labUnavailableReason(): string | null {
   if (Deno.build.os !== "linux") return `it needs Linux (this is ${Deno.build.os})`;
@@ -37,6 +53,8 @@ export function labUnavailableReason(): string | null {
   } catch {
     missing.push("/bin/busybox (busybox-static)");
   }
+  if (!onPath("gcc")) missing.push("gcc");
+  if (!staticLibc()) missing.push("a static libc (libc6-dev)");
   if (missing.length) {
     return `missing ${missing.join(", ")} (run tests/lab/setup.sh as root)`;
   }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the lab needs on the build machine (systemd-nspawn,
-# debootstrap, Podman, the registry, busybox-static). Idempotent and quiet when
+# debootstrap, Podman, the registry, busybox-static, gcc with a static libc). Idempotent and quiet when
 # everything is there; does nothing (the lab then reports it did not run) when
 # not root on Linux.
 set -euo pipefail
@@ -12,6 +12,9 @@ command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v podman >/dev/null 2>&1 || need+=(podman runc crun fuse-overlayfs slirp4netns uidmap catatonit)
 [ -x /bin/busybox ] || need+=(busybox-static)
+# gcc and a static libc: the fakes' socket-activation server (tests/lab/app/fdserve.c).
+command -v gcc >/dev/null 2>&1 || need+=(gcc)
+ls /usr/lib/*-linux-gnu/libc.a >/dev/null 2>&1 || need+=(libc6-dev)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== apt-get install ${need[*]}"
   apt-get update -qq

@@ -55,6 +55,7 @@ in
     }) c.environment.etc;
     environment.systemPackages = map toString c.environment.systemPackages;
     networking.firewall.allowedTCPPorts = c.networking.firewall.allowedTCPPorts;
+    networking.firewall.interfaces = c.networking.firewall.interfaces;
     virtualisation.podman.enable = c.virtualisation.podman.enable;
   };
   toplevel = toString c.system.build.toplevel;

@@ -63,7 +63,8 @@ async function assertModuleMatchesTemplates(m: ModuleEval, expectUpgrade: boolea
   for (const u of ts) {
     const got = m.config.systemd.units[u.name];
     assert.equal(got.text, u.text, `${u.name} differs from the rendered template`);
-    assert.deepEqual(got.wantedBy, u.enable === "no" ? [] : ["multi-user.target"], u.name);
+    const target = u.name.endsWith(".socket") ? "sockets.target" : "multi-user.target";
+    assert.deepEqual(got.wantedBy, u.enable === "no" ? [] : [target], u.name);
   }
   return config;
 }
@@ -75,7 +76,13 @@ nixTest("module with defaults: valid tool config, units equal to units/ rendered
   assert.equal(config.commands.podman, `${m.podman}/bin/podman`);
   // Every program by store path: the units run with systemd's minimal PATH.
   for (const [name, path] of Object.entries(config.commands)) {
-    assert.match(path, /^\/nix\/store\/[0-9a-z]{32}-[^/]+\/bin\/[a-z-]+$/, `commands.${name}`);
+    // systemd-socket-proxyd is not on PATH: systemd installs it in lib/systemd/.
+    const dir = name === "socketProxyd" ? "lib\\/systemd" : "bin";
+    assert.match(
+      path,
+      new RegExp(`^/nix/store/[0-9a-z]{32}-[^/]+/${dir}/[a-z-]+$`),
+      `commands.${name}`,
+    );
   }
   assert.match(config.commands.df, /-coreutils-[\d.]+\/bin\/df$/);
   assert.match(config.commands.systemctl, /-systemd-\d+\/bin\/systemctl$/);
@@ -129,7 +136,16 @@ nixTest(
     assert.equal(config.timeouts.pull, "300s");
     assert.equal(config.backups.keep, 9);
     const backend = m.config.systemd.units["grapheon-backend.service"].text!;
-    assert.match(backend, / -p 127\.0\.0\.1:9000:8000 -v \/persistent\/grapheon:\/app\/data:z /);
+    assert.match(backend, / --network=grapheon -v \/persistent\/grapheon:\/app\/data:z /);
+    // The host port is the socket's; nginx asks the gateway for the container port.
+    const units = m.config.systemd.units;
+    assert.match(units["grapheon-backend.socket"].text!, /^ListenStream=127\.0\.0\.1:9000$/m);
+    assert.match(
+      units["grapheon-backend-bridge.socket"].text!,
+      /^ListenStream=10\.89\.0\.1:8000$/m,
+    );
+    assert.equal(units["grapheon-frontend.socket"], undefined);
+    assert.deepEqual(m.config.networking.firewall.interfaces["podman+"].allowedTCPPorts, [8000]);
     assert.match(
       backend,
       / --env-file=\/run\/secrets\/jwt\.env -e LOG_LEVEL=info -e "MOTTO=100%% \$\$real" /,
@@ -260,7 +276,7 @@ Deno.test({
         await Deno.writeTextFile(f, unit.text!);
         files.push(f);
       }
-      assert.equal(files.length, 6);
+      assert.equal(files.length, 10);
       const result = await verifyUnits(files);
       assert.deepEqual(result.problems, []);
       assert.equal(result.code, 0);

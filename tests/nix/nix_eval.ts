@@ -92,7 +92,12 @@ export interface ModuleEval {
       >;
       systemPackages: string[];
     };
-    networking: { firewall: { allowedTCPPorts: number[] } };
+    networking: {
+      firewall: {
+        allowedTCPPorts: number[];
+        interfaces: Record<string, { allowedTCPPorts: number[] }>;
+      };
+    };
     virtualisation: { podman: { enable: boolean } };
   };
   /** system.build.toplevel's path (forces everything). */

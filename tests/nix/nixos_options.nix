@@ -92,6 +92,22 @@ in
       default = [ ];
       apply = ports: lib.unique (builtins.sort builtins.lessThan ports);
     };
+    # nixos/modules/services/networking/firewall.nix: interfaces = attrsOf (submodule
+    # [ { options = commonOptionsIncoming; } ]); of commonOptions only allowedTCPPorts here.
+    networking.firewall.interfaces = mkOption {
+      default = { };
+      type = types.attrsOf (
+        types.submodule [
+          {
+            options.allowedTCPPorts = mkOption {
+              type = types.listOf types.port;
+              default = [ ];
+              apply = ports: lib.unique (builtins.sort builtins.lessThan ports);
+            };
+          }
+        ]
+      );
+    };
     # nixos/modules/virtualisation/podman/default.nix. The real default is
     # pkgs.podman.override { extraPackages = …; } (a wrapper, still bin/podman).
     virtualisation.podman.enable = mkOption {

@@ -71,7 +71,7 @@ async function withRoot(fn: (root: string) => Promise<void>) {
 Deno.test("install into a root, again (no change), config change (diff), uninstall (data left)", async () => {
   await withRoot(async (root) => {
     const first = await installJson(root, ["--with-containers"]);
-    assert.equal(first.changed, 9);
+    assert.equal(first.changed, 13);
     assert.ok(first.files.every((f) => f.action === "create"));
     // The units on disk are exactly the rendered templates (podman not under the root: /usr/bin).
     const expected = renderUnits(await loadTemplates(), {
@@ -99,7 +99,7 @@ Deno.test("install into a root, again (no change), config change (diff), uninsta
     assert.equal(again.changed, 0);
     assert.deepEqual(
       again.files.map((f) => f.action).sort(),
-      [...Array(7).fill("unchanged"), "kept", "kept"].sort(),
+      [...Array(11).fill("unchanged"), "kept", "kept"].sort(),
     );
     assert.equal(await Deno.readTextFile(manifestFile), manifest);
     const human = await cli(["install", "--root", root, "--with-containers"]);
@@ -171,7 +171,7 @@ Deno.test("install refuses on NixOS and with --dry-run writes nothing", async ()
   await withRoot(async (root) => {
     const dry = await cli(["install", "--root", root, "--with-containers", "--dry-run"]);
     assert.equal(dry.code, 0, dry.stderr);
-    assert.match(dry.stdout, /dry run: 9 file\(s\) would change/);
+    assert.match(dry.stdout, /dry run: 13 file\(s\) would change/);
     assert.deepEqual(await listFiles(root), []);
     await Deno.mkdir(join(root, "etc"));
     await Deno.writeTextFile(join(root, "etc/NIXOS"), "");
@@ -215,7 +215,7 @@ async function verifiableRoot(root: string) {
       await Deno.copyFile(join(sysDir, e.name), join(root, "usr/lib/systemd/system", e.name));
     }
   }
-  for (const p of ["usr/bin/podman", "bin/sh"]) {
+  for (const p of ["usr/bin/podman", "bin/sh", "usr/lib/systemd/systemd-socket-proxyd"]) {
     await Deno.mkdir(join(root, p, ".."), { recursive: true });
     await Deno.writeTextFile(join(root, p), "#!/bin/sh\n", { mode: 0o755 });
   }

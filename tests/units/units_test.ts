@@ -47,23 +47,57 @@ Deno.test("templates: every file in units/ is rendered and no placeholder is lef
 
 Deno.test("default config: container units run the local tag, never pull, fix DATA_DIR", () => {
   const units = renderUnits(templates, inputs(defaultConfig()));
+  assert.deepEqual(units.map((u) => `${u.name} ${u.enable}`), [
+    `${UNIT.images} now`,
+    "grapheon-backend.socket now",
+    "grapheon-backend.service now",
+    "grapheon-backend-bridge.socket now",
+    "grapheon-backend-bridge.service no",
+    "grapheon-frontend.socket now",
+    "grapheon-frontend.service now",
+    `${UNIT.path} now`,
+    `${UNIT.upgrade} no`,
+    `${UNIT.recover} boot`,
+  ]);
   const backend = unit(units, "grapheon-backend.service");
+  // No -p: the socket unit owns the port, and uvicorn serves it (UVICORN_FD=3).
   assert.deepEqual(keys(backend, "ExecStart"), [
     "/usr/bin/podman run --rm --replace --pull=never --name grapheon-backend --network=grapheon " +
-    "-p 127.0.0.1:8000:8000 -v /var/lib/grapheon/data:/app/data:z -e DATA_DIR=/app/data " +
+    "-v /var/lib/grapheon/data:/app/data:z -e DATA_DIR=/app/data -e UVICORN_FD=3 " +
     "--env-file=/etc/grapheon/grapheon.env ghcr.io/badgerops/grapheon-backend:current",
   ]);
-  assert.deepEqual(keys(backend, "ExecStartPre"), [
-    "-/usr/bin/podman network create grapheon",
-    "-/usr/bin/podman rm -f grapheon-backend",
-  ]);
+  // No podman process before the container's own (each one lengthens every swap).
+  assert.deepEqual(keys(backend, "ExecStartPre"), []);
+  assert.deepEqual(keys(backend, "Requires"), ["grapheon-backend.socket"]);
+  assert.deepEqual(keys(backend, "StartLimitIntervalSec"), ["0"]);
   assert.deepEqual(keys(backend, "ExecStop"), ["/usr/bin/podman stop -t 15 grapheon-backend"]);
   assert.deepEqual(keys(backend, "Restart"), ["always"]);
   assert.deepEqual(keys(backend, "TimeoutStopSec"), ["30s"]);
+  assert.deepEqual(keys(unit(units, "grapheon-backend.socket"), "ListenStream"), [
+    "127.0.0.1:8000",
+  ]);
+  assert.deepEqual(keys(unit(units, "grapheon-backend-bridge.socket"), "ListenStream"), [
+    "10.89.0.1:8000",
+  ]);
+  assert.deepEqual(keys(unit(units, "grapheon-backend-bridge.service"), "ExecStart"), [
+    "/usr/lib/systemd/systemd-socket-proxyd 127.0.0.1:8000",
+  ]);
+  assert.deepEqual(keys(unit(units, UNIT.images), "ExecStartPre"), [
+    "-/usr/bin/podman network create --subnet=10.89.0.0/24 grapheon",
+  ]);
   const frontend = unit(units, "grapheon-frontend.service");
-  assert.match(keys(frontend, "ExecStart")[0], / --network=grapheon -p 8080:8080 /);
+  assert.match(
+    keys(frontend, "ExecStart")[0],
+    / --network=grapheon --add-host=grapheon-backend:10\.89\.0\.1 -e "NGINX=3;" /,
+  );
+  assert.doesNotMatch(keys(frontend, "ExecStart")[0], / -p /);
   assert.match(keys(frontend, "ExecStart")[0], /grapheon-frontend:current$/);
-  assert.deepEqual(keys(frontend, "PartOf"), ["grapheon-backend.service"]);
+  assert.deepEqual(keys(frontend, "PartOf"), []);
+  assert.deepEqual(keys(frontend, "Requires"), ["grapheon-frontend.socket"]);
+  // nginx adopts the socket only if it is the address its `listen 8080` names.
+  assert.deepEqual(keys(unit(units, "grapheon-frontend.socket"), "ListenStream"), [
+    "0.0.0.0:8080",
+  ]);
   const path = unit(units, UNIT.path);
   assert.deepEqual(keys(path, "PathExists"), ["/var/lib/grapheon/data/upgrade-requested"]);
   assert.deepEqual(keys(path, "Unit"), [UNIT.upgrade]);
@@ -109,9 +143,12 @@ const custom = configSchema.parse({
 
 Deno.test("custom config: paths, names, host network, quoting and the timeout formula", () => {
   const units = renderUnits(templates, inputs(custom, { protectHome: "read-only" }));
+  // Host network: no relay on a gateway; the frontend's port equals nginx's, so its socket too.
   assert.deepEqual(units.map((u) => u.name), [
     UNIT.images,
+    "gb.socket",
     "gb.service",
+    "gf.socket",
     "gf.service",
     UNIT.path,
     UNIT.upgrade,
@@ -120,13 +157,15 @@ Deno.test("custom config: paths, names, host network, quoting and the timeout fo
   const backend = unit(units, "gb.service");
   assert.deepEqual(keys(backend, "ExecStart"), [
     "/usr/bin/podman run --rm --replace --pull=never --name gb --network=host " +
-    "-v /srv/graph/data:/data:z -e DATA_DIR=/data --env-file=/etc/g/env " +
+    "-v /srv/graph/data:/data:z -e DATA_DIR=/data -e UVICORN_FD=3 --env-file=/etc/g/env " +
     '--env-file=/run/secrets/jwt.env -e "GREETING=say \\"hi\\" 100%% $$HOME" ' +
     "-e LOG_LEVEL=debug 127.0.0.1:5000/lab/backend:running",
   ]);
-  assert.deepEqual(keys(backend, "ExecStartPre"), ["-/usr/bin/podman rm -f gb"]);
+  assert.deepEqual(keys(backend, "ExecStartPre"), []);
+  assert.deepEqual(keys(backend, "Requires"), ["gb.socket"]);
   assert.deepEqual(keys(backend, "ExecStop"), ["/usr/bin/podman stop -t 5 gb"]);
-  assert.deepEqual(keys(unit(units, "gf.service"), "PartOf"), ["gb.service"]);
+  assert.deepEqual(keys(unit(units, UNIT.images), "ExecStartPre"), []);
+  assert.match(keys(unit(units, "gf.service"), "ExecStart")[0], / --network=host -e "NGINX=3;" /);
   assert.deepEqual(keys(unit(units, UNIT.path), "PathExists"), [
     "/srv/graph/data/upgrade-requested",
   ]);
@@ -136,6 +175,40 @@ Deno.test("custom config: paths, names, host network, quoting and the timeout fo
   assert.deepEqual(keys(upgrade, "ProtectHome"), ["read-only"]);
   assert.deepEqual(keys(upgrade, "RequiresMountsFor"), ["/srv/graph/data /srv/graph/state"]);
   assert.match(unit(units, UNIT.images), /127\.0\.0\.1:5000\/lab\/backend:running \|\|/);
+});
+
+Deno.test("a frontend nginx cannot adopt a socket for is published by Podman; a backend on all addresses needs no relay", () => {
+  const config = configSchema.parse({
+    backend: { bindAddress: "" },
+    frontend: { bindAddress: "127.0.0.1" },
+    networkSubnet: "10.90.4.0/22",
+  });
+  const units = renderUnits(templates, inputs(config));
+  assert.deepEqual(units.map((u) => u.name).filter((n) => n.endsWith(".socket")), [
+    "grapheon-backend.socket",
+  ]);
+  assert.deepEqual(keys(unit(units, "grapheon-backend.socket"), "ListenStream"), ["8000"]);
+  const exec = keys(unit(units, "grapheon-frontend.service"), "ExecStart")[0];
+  assert.match(exec, / --add-host=grapheon-backend:10\.90\.4\.1 -p 127\.0\.0\.1:8080:8080 /);
+  assert.doesNotMatch(exec, /NGINX/);
+  assert.deepEqual(keys(unit(units, "grapheon-frontend.service"), "Requires"), []);
+  const other = configSchema.parse({ frontend: { port: 80 } });
+  assert.match(
+    keys(unit(renderUnits(templates, inputs(other)), "grapheon-frontend.service"), "ExecStart")[0],
+    / -p 80:8080 /,
+  );
+});
+
+Deno.test("networkSubnet: a network address with a prefix of 8 to 30, else an error naming it", () => {
+  for (const bad of ["10.89.0.1/24", "10.89.0.0/31", "10.89.0.0", "300.1.0.0/16", "10.0.0.0/7"]) {
+    const r = configSchema.safeParse({ networkSubnet: bad });
+    assert.equal(r.success, false, bad);
+    assert.deepEqual(r.error?.issues[0].path, ["networkSubnet"], bad);
+  }
+  assert.equal(
+    configSchema.parse({ networkSubnet: "172.30.8.0/21" }).networkSubnet,
+    "172.30.8.0/21",
+  );
 });
 
 Deno.test("a value that cannot go into a unit is a ConfigError naming the field", () => {
@@ -164,10 +237,14 @@ Deno.test("renderTemplate: whole-line empty placeholders vanish, names must matc
 async function verifyRendered(config: Config, dir: string) {
   const bin = join(dir, "bin");
   await Deno.mkdir(bin, { recursive: true });
-  for (const p of ["podman", "grapheon-tool"]) {
+  for (const p of ["podman", "grapheon-tool", "systemd-socket-proxyd"]) {
     await Deno.writeTextFile(join(bin, p), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
   }
-  const withBin = configSchema.parse({ ...config, binPath: join(bin, "grapheon-tool") });
+  const withBin = configSchema.parse({
+    ...config,
+    binPath: join(bin, "grapheon-tool"),
+    commands: { ...config.commands, socketProxyd: join(bin, "systemd-socket-proxyd") },
+  });
   const units = renderUnits(templates, inputs(withBin, { podmanPath: join(bin, "podman") }));
   const files = [];
   for (const u of units) {

@@ -1,6 +1,7 @@
 /**
- * switchImages against a fake runner that models the real units: the frontend
- * is PartOf= the backend, so restarting the backend restarts the frontend too.
+ * switchImages against a fake runner that models the real units: each unit
+ * restarts only itself (no PartOf=: the frontend reaches the backend through
+ * the backend's socket, units/grapheon-frontend.service).
  */
 import assert from "node:assert/strict";
 import { defaultConfig } from "../../lib/config/config.ts";
@@ -48,10 +49,7 @@ function fakeHost() {
     }
     if (prog === "systemctl" && verb === "restart") {
       restarts.push(rest[0]);
-      if (rest[0] === config.backend.service) {
-        start("backend");
-        start("frontend"); // PartOf=grapheon-backend.service
-      } else start("frontend");
+      start(rest[0] === config.backend.service ? "backend" : "frontend");
       return ok();
     }
     return Promise.resolve({ code: 1, stdout: "", stderr: `unexpected ${argv.join(" ")}` });
@@ -68,14 +66,24 @@ function fakeHost() {
   return { host, restarts, running };
 }
 
-Deno.test("switch: a frontend the backend's restart already brought up is not restarted again", async () => {
+Deno.test("switch: both images change: backend, then frontend, each restarted once", async () => {
   const { host, restarts, running } = fakeHost();
   await switchImages(host, {
     target: { backend: "new-b", frontend: "new-f" },
     current: { backend: "old-b", frontend: "old-f" },
   });
-  assert.deepEqual(restarts, ["grapheon-backend.service"]);
+  assert.deepEqual(restarts, ["grapheon-backend.service", "grapheon-frontend.service"]);
   assert.equal(running.get("grapheon-frontend"), "new-f");
+});
+
+Deno.test("switch: a backend-only release leaves the frontend running (no PartOf=)", async () => {
+  const { host, restarts, running } = fakeHost();
+  await switchImages(host, {
+    target: { backend: "new-b", frontend: "old-f" },
+    current: { backend: "old-b", frontend: "old-f" },
+  });
+  assert.deepEqual(restarts, ["grapheon-backend.service"]);
+  assert.equal(running.get("grapheon-frontend"), "old-f");
 });
 
 Deno.test("switch: with current null both units are restarted (forced)", async () => {

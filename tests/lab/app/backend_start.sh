@@ -1,13 +1,33 @@
 #!/bin/sh
-# Fake Graphēon backend (lab only): starts the way the release it stands in for
-# does, then serves HTTP on $PORT with busybox nc, one handler per connection.
-# FAKE_BEHAVIOR (baked into the image): good | needs-jwt | unhealthy |
-# wrong-version | slow.
+# Fake Graphēon backend (lab only), installed as `uvicorn` and run the way the real image
+# runs its server (backend/Dockerfile upstream: CMD uvicorn main:app --host 0.0.0.0 --port
+# 8000). It starts the way the release it stands in for does, then serves HTTP, one handler
+# per connection: on an inherited socket when told so as uvicorn is, by --fd N or
+# UVICORN_FD=N (uvicorn's click options read UVICORN_* variables; a command-line option
+# wins over its variable, and a socket from a file descriptor wins over --host/--port:
+# uvicorn/config.py bind_socket), else on --port (default 8000) with busybox nc.
+# FAKE_BEHAVIOR (baked into the image): good | needs-jwt | unhealthy | wrong-version | slow.
 set -u
 # PID 1 ignores SIGTERM without a handler: trap it first thing, so that `podman stop`
 # is quick at any moment, even during start-up.
 nc_pid=""
 trap 'kill "$nc_pid" 2>/dev/null; exit 0' TERM INT
+port=${UVICORN_PORT:-8000}
+fd=${UVICORN_FD:-}
+while [ $# -gt 0 ]; do
+  case "$1" in
+  --port)
+    port=$2
+    shift 2
+    ;;
+  --fd)
+    fd=$2
+    shift 2
+    ;;
+  --host) shift 2 ;;
+  *) shift ;;
+  esac
+done
 : "${APP_VERSION:?APP_VERSION is baked into the image}"
 DATA_DIR="${DATA_DIR:-/data}"
 export DATA_DIR
@@ -31,7 +51,12 @@ esac
 mkdir -p "$DATA_DIR/backups" "$DATA_DIR/uploads"
 echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) $APP_VERSION started" >>"$DATA_DIR/fake-backend.log"
 date +%s >/tmp/started-at
-echo "backend $APP_VERSION listening on ${PORT:-8000} (behavior ${FAKE_BEHAVIOR:-good})" >&2
-nc -ll -p "${PORT:-8000}" -e /app/backend_handler.sh &
+if [ -n "$fd" ]; then
+  echo "backend $APP_VERSION serving the socket on fd $fd (behavior ${FAKE_BEHAVIOR:-good})" >&2
+  /bin/fdserve "$fd" /app/backend_handler.sh &
+else
+  echo "backend $APP_VERSION listening on $port (behavior ${FAKE_BEHAVIOR:-good})" >&2
+  nc -ll -p "$port" -e /app/backend_handler.sh &
+fi
 nc_pid=$!
 wait "$nc_pid"
