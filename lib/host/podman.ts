@@ -11,7 +11,11 @@ export const imageInspectSchema = z.looseObject({
   Id: z.string().min(1),
   RepoTags: z.array(z.string()).nullish(),
   Created: z.string().nullish(),
-  Config: z.looseObject({ Env: z.array(z.string()).nullish() }).nullish(),
+  Config: z.looseObject({
+    Env: z.array(z.string()).nullish(),
+    Entrypoint: z.array(z.string()).nullish(),
+    Cmd: z.array(z.string()).nullish(),
+  }).nullish(),
 });
 
 /** `podman container inspect --format json` entry (fields the tool reads). */

@@ -11,4 +11,5 @@ export {
   type RestoreResult,
   type Snapshot,
 } from "./restore.ts";
+export { socketServerProblem } from "./socket_server.ts";
 export { switchImages, verifyHealth } from "./switch.ts";

@@ -41,6 +41,7 @@ import {
   pullBoth,
   rollBack,
   sameImages,
+  socketServer,
   swap,
   verify,
   versions,
@@ -222,6 +223,16 @@ async function ladder(job: Job, run: UpgradeRun): Promise<Outcome> {
     await advance(job, "pulled");
   }
   if (journal.phase === "pulled") {
+    const unfit = await socketServer(job);
+    if (unfit !== null) {
+      return {
+        result: "refused",
+        cause: "canary",
+        message: `Upgrade to ${versions(journal.to)} refused: the new backend ${unfit}. ` +
+          `Nothing live was touched; still running ${versions(journal.from)}.`,
+        step: stepNumber("restart"),
+      };
+    }
     const policy = canaryPolicy(job.host, run.canary);
     if (policy.run) {
       const refusal = await canary(job);

@@ -24,6 +24,7 @@ import {
   pullImage,
   readLive,
   runCanary,
+  socketServerProblem,
   switchImages,
   verifyHealth,
 } from "../release/mod.ts";
@@ -87,6 +88,14 @@ export async function pullBoth(job: Job): Promise<void> {
     journal.to[which].imageId = await pullImage(host, { ref, signal: job.signal });
     await saveJournal(job);
   }
+}
+
+/** Before the canary: why the new backend would not serve the unit's socket, or null. */
+export async function socketServer(job: Job): Promise<string | null> {
+  const ref = job.journal.to.backend.imageId!;
+  const image = await job.host.podman.inspectImage(ref);
+  if (!image) throw new ToolError(`image ${ref.slice(0, 12)} cannot be inspected`);
+  return socketServerProblem(image);
 }
 
 /**

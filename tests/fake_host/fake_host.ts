@@ -17,6 +17,7 @@
  * degraded, 503 for unhealthy), and a release that exits at start is a stopped
  * container that refuses connections.
  */
+import { IMAGE_CMD } from "../harness/podman_images.ts";
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
@@ -41,6 +42,8 @@ export interface FakeRelease {
   version: string;
   /** How it behaves. */
   behaviour: Behaviour;
+  /** Its image's Config.Cmd, when not the real image's (IMAGE_CMD). */
+  cmd?: string[];
 }
 
 interface Image extends FakeRelease {
@@ -300,7 +303,13 @@ export class FakeHost {
   private podman(): PodmanOps {
     const inspectImage = (ref: string): ImageInfo | null => {
       const i = this.find(ref);
-      return i ? { Id: i.id, RepoTags: [...i.tags], Config: { Env: [] } } : null;
+      return i
+        ? {
+          Id: i.id,
+          RepoTags: [...i.tags],
+          Config: { Env: [], Cmd: i.cmd ?? [...IMAGE_CMD[i.component]] },
+        }
+        : null;
     };
     return {
       imageId: async (ref) => {

@@ -4,6 +4,15 @@
  */
 import { join } from "node:path";
 import { containersUsing, IMAGE_ENV, resolveImage, setTag, withDefaultTag } from "./containers.ts";
+
+/**
+ * The real images' commands (BadgerOps/grapheon backend/Dockerfile and frontend/Dockerfile):
+ * what `image inspect` reports as Config.Cmd, no Entrypoint of their own.
+ */
+export const IMAGE_CMD = {
+  backend: ["uvicorn", "main:app", "--host", "0.0.0.0", "--port", "8000"],
+  frontend: ["nginx", "-g", "daemon off;"],
+} as const;
 import type { Outcome } from "./double.ts";
 import {
   failWith,
@@ -30,6 +39,7 @@ function imageInspectView(s: HarnessState, id: string): Record<string, unknown> 
     Labels: { "org.opencontainers.image.version": img.release.version },
     Config: {
       Env: IMAGE_ENV,
+      Cmd: IMAGE_CMD[img.release.component],
       Labels: { "org.opencontainers.image.version": img.release.version },
     },
   };

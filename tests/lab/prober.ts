@@ -3,9 +3,10 @@
  * host (a build-machine process that only shares the host's network
  * namespace) and appends one JSON line per probe to OUT:
  * `{"t": <start, epoch ms>, "ms": <duration>, "ok": <200 and healthy/degraded>, "version": …}`.
- * Runs until SIGTERM. Also the pure arithmetic on those lines (`downtime`).
+ * One request at a time, each given TIMEOUT_MS (default 1000) of patience. Runs until
+ * SIGTERM. Also the pure arithmetic on those lines (`downtime`).
  *
- *   deno run -A tests/lab/prober.ts URL INTERVAL_MS OUT
+ *   deno run -A tests/lab/prober.ts URL INTERVAL_MS OUT [TIMEOUT_MS]
  */
 
 /** One probe. */
@@ -45,9 +46,9 @@ export function downtime(probes: readonly Probe[], from: number, to: number): nu
   return total;
 }
 
-async function probe(url: string): Promise<Omit<Probe, "t" | "ms">> {
+async function probe(url: string, timeoutMs: number): Promise<Omit<Probe, "t" | "ms">> {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
     const text = await res.text();
     let body: { status?: unknown; version?: unknown } = {};
     try {
@@ -61,10 +62,11 @@ async function probe(url: string): Promise<Omit<Probe, "t" | "ms">> {
 }
 
 if (import.meta.main) {
-  const [url, intervalText, out] = Deno.args;
+  const [url, intervalText, out, timeoutText = "1000"] = Deno.args;
   const interval = Number(intervalText);
-  if (!url || !out || !(interval > 0)) {
-    console.error("usage: prober.ts URL INTERVAL_MS OUT");
+  const timeoutMs = Number(timeoutText);
+  if (!url || !out || !(interval > 0) || !(timeoutMs > 0)) {
+    console.error("usage: prober.ts URL INTERVAL_MS OUT [TIMEOUT_MS]");
     Deno.exit(2);
   }
   const file = await Deno.open(out, { create: true, append: true });
@@ -74,7 +76,7 @@ if (import.meta.main) {
   let next = Date.now();
   while (!stop) {
     const t = Date.now();
-    const result = await probe(url);
+    const result = await probe(url, timeoutMs);
     const line = JSON.stringify({ t, ms: Date.now() - t, ...result }) + "\n";
     await file.write(enc.encode(line));
     next += interval;
