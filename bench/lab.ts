@@ -17,13 +17,14 @@ import { BAD_VERSIONS, GOOD_VERSIONS } from "../tests/lab/images.ts";
 import { Lab } from "../tests/lab/lab.ts";
 import { ToolMemorySampler } from "../tests/lab/memory.ts";
 import { labUnavailableReason } from "../tests/lab/preflight.ts";
-import { downtime, parseProbes } from "../tests/lab/prober.ts";
+import { downtime, parseProbes, type Probe } from "../tests/lab/prober.ts";
 import { sleep } from "../tests/lab/procs.ts";
 import {
   currentJobId,
   HEALTH_URL,
   installTool,
   requestUpgradeViaApp,
+  tool,
   waitForOutcome,
   writeToolConfig,
 } from "../tests/lab/tool.ts";
@@ -39,6 +40,13 @@ const ROWS = [
   "lab: answers 503, no canary: outage",
   "lab: answers 503, no canary: swap → terminal status",
   "lab: answers 503, canary: canary start → refused",
+  "lab: good upgrade, failed requests on :8000 (5 s patience)",
+  "lab: good upgrade, failed requests via :8080/api (5 s patience)",
+  "lab: rollback by hand, failed requests on both (5 s patience)",
+  "lab: latency of requests during a swap (5 s patience)",
+  "lab: good upgrade, canary off: request → completed",
+  "lab: upgrade --json, canary off: total",
+  "lab: upgrade --json, canary on: total",
 ];
 /** Runs of each fail-fast case. */
 const BAD_RUNS = 3;
@@ -46,6 +54,10 @@ const BAD_RUNS = 3;
 const MIN_JOB_SPACING_MS = 7000;
 const GOOD_RUNS = 5;
 const PROBE_MS = 50;
+/** Issue 16's client: as patient as a person (5 s), one request at a time. */
+const PATIENT_MS = 5000;
+/** The user's path: the frontend's nginx relays /api/ to the backend. */
+const API_URL = "http://127.0.0.1:8080/api/health";
 /** After a job ends, keep probing this long so that a late outage is counted. */
 const SETTLE_MS = 1500;
 
@@ -116,6 +128,25 @@ export async function bench(ctx: BenchContext): Promise<BenchRow[]> {
       String(PROBE_MS),
       out,
     ]);
+    const patient = {
+      backend: join(lab.runDir, "patient-backend.jsonl"),
+      api: join(lab.runDir, "patient-api.jsonl"),
+    };
+    const patientProbers = [];
+    for (const [label, url] of [["backend", HEALTH_URL], ["api", API_URL]] as const) {
+      patientProbers.push(
+        await lab.spawnInNetns(`prober-patient-${label}`, [
+          Deno.execPath(),
+          "run",
+          "-A",
+          join(ctx.repoRoot, "tests/lab/prober.ts"),
+          url,
+          String(PROBE_MS),
+          patient[label],
+          String(PATIENT_MS),
+        ]),
+      );
+    }
     memory.start();
     await sleep(1000);
     const good: Job[] = [];
@@ -127,6 +158,12 @@ export async function bench(ctx: BenchContext): Promise<BenchRow[]> {
       ctx.progress(`good upgrade to ${version}: ${job.endedAt - job.requestedAt} ms`);
       good.push(job);
     }
+    // Issue 16: an operator's rollback (to the release before the last upgrade), measured too.
+    const rollbackFrom = Date.now();
+    const rolledBack = await tool(lab, ["rollback", "--yes", "--json"]);
+    if (rolledBack.code !== 0) throw new Error(`rollback by hand exited ${rolledBack.code}`);
+    const rollbackWindow = { from: rollbackFrom, to: Date.now() + SETTLE_MS };
+    await sleep(SETTLE_MS);
     const bad = Object.values(BAD_VERSIONS);
     const badCanary: Job[] = [];
     for (const version of bad) badCanary.push(await runJob(lab, version, memory));
@@ -141,6 +178,27 @@ export async function bench(ctx: BenchContext): Promise<BenchRow[]> {
       }
       badRollback.push(job);
     }
+    // Issue 16: good upgrades with the canary off (only the swap), request → completed.
+    const goodNoCanary: Job[] = [];
+    for (const version of GOOD_VERSIONS.slice(GOOD_RUNS, GOOD_RUNS + 3)) {
+      goodNoCanary.push(await runJob(lab, version, memory));
+    }
+    const direct = async (version: string) => {
+      const r = await tool(lab, ["upgrade", "--version", version, "--json"]);
+      const doc = JSON.parse(r.stdout) as {
+        result: string;
+        duration_ms: number;
+        phases_ms: Record<string, number>;
+      };
+      if (doc.result !== "completed") throw new Error(`upgrade --version ${version}: ${r.stdout}`);
+      ctx.progress(
+        `upgrade --json to ${version}: ${doc.duration_ms} ms, phases ${
+          JSON.stringify(doc.phases_ms)
+        }`,
+      );
+      return doc;
+    };
+    const directOff = await direct(GOOD_VERSIONS[GOOD_RUNS + 3]);
     // Issue 13: several runs of each fail-fast case (the canary is still off here).
     const crashNoCanary: Job[] = [];
     const unhealthyNoCanary: Job[] = [];
@@ -154,6 +212,7 @@ export async function bench(ctx: BenchContext): Promise<BenchRow[]> {
       }
     }
     await writeToolConfig(lab, {});
+    const directOn = await direct(GOOD_VERSIONS[GOOD_RUNS + 4]);
     const unhealthyCanary: Job[] = [];
     for (let i = 0; i < BAD_RUNS; i++) {
       const j = await runJob(lab, BAD_VERSIONS.unhealthy, memory);
@@ -164,7 +223,29 @@ export async function bench(ctx: BenchContext): Promise<BenchRow[]> {
     }
     memory.stop();
     await prober.stop();
+    for (const p of patientProbers) await p.stop();
     const probes = parseProbes(await Deno.readTextFile(out));
+    const patientProbes = {
+      backend: parseProbes(await Deno.readTextFile(patient.backend)),
+      api: parseProbes(await Deno.readTextFile(patient.api)),
+    };
+    const inWindow = (list: Probe[], w: { from: number; to: number }) =>
+      list.filter((p) => p.t >= w.from && p.t <= w.to);
+    const jobWindow = (j: Job) => ({ from: j.requestedAt, to: j.endedAt + SETTLE_MS });
+    const failedIn = (list: Probe[], w: { from: number; to: number }) =>
+      inWindow(list, w).filter((p) => !p.ok).length;
+    // The swap: from the tool's restart line to the job's end, where a request can meet it.
+    const swapProbes = [...good, ...goodNoCanary].flatMap((j) =>
+      j.swapAt === null
+        ? []
+        : [...patientProbes.backend, ...patientProbes.api].filter((p) =>
+          p.t >= j.swapAt! && p.t <= j.endedAt && p.ok
+        )
+    );
+    const sorted = swapProbes.map((p) => p.ms).sort((a, b) => a - b);
+    const p99 = sorted[Math.min(sorted.length - 1, Math.floor(0.99 * sorted.length))] ?? 0;
+    const phases = (doc: { phases_ms: Record<string, number> }) =>
+      Object.entries(doc.phases_ms).map(([k, v]) => `${k} ${v}`).join(", ");
     const down = (jobs: Job[]) =>
       jobs.map((j) => downtime(probes, j.requestedAt, j.endedAt + SETTLE_MS));
     for (const [label, jobs] of [["canary", badCanary], ["no canary", badRollback]] as const) {
@@ -252,6 +333,66 @@ export async function bench(ctx: BenchContext): Promise<BenchRow[]> {
         samples: since(unhealthyCanary, (j) => j.canaryAt),
         target: { below: 15001 },
         note: "the tool's 'canary: starting' journal line → status updated_at (refused)",
+      },
+      {
+        kind: "samples",
+        unit: "count",
+        name: ROWS[10],
+        samples: [...good, ...goodNoCanary].map((j) =>
+          failedIn(patientProbes.backend, jobWindow(j))
+        ),
+        target: { below: 1 },
+        note:
+          `per good upgrade (canary on and off), a client every ${PROBE_MS} ms, ${PATIENT_MS} ms patience`,
+      },
+      {
+        kind: "samples",
+        unit: "count",
+        name: ROWS[11],
+        samples: [...good, ...goodNoCanary].map((j) => failedIn(patientProbes.api, jobWindow(j))),
+        target: { below: 1 },
+        note: "the user's path: the frontend's nginx (lab fake) relays /api/ to the backend",
+      },
+      {
+        kind: "samples",
+        unit: "count",
+        name: ROWS[12],
+        samples: [
+          failedIn(patientProbes.backend, rollbackWindow),
+          failedIn(patientProbes.api, rollbackWindow),
+        ],
+        target: { below: 1 },
+        note: "grapheon-tool rollback --yes; samples: :8000, then :8080/api",
+      },
+      {
+        kind: "samples",
+        unit: "ms",
+        name: ROWS[13],
+        samples: sorted,
+        note:
+          `successful requests from the tool's restart line to the job's end, both paths; p99 ${p99} ms`,
+      },
+      {
+        kind: "samples",
+        unit: "ms",
+        name: ROWS[14],
+        samples: goodNoCanary.map((j) => j.endedAt - j.requestedAt),
+        target: { below: 5001 },
+        note: "app request written → status completed, canary off (images in the registry)",
+      },
+      {
+        kind: "samples",
+        unit: "ms",
+        name: ROWS[15],
+        samples: [directOff.duration_ms],
+        note: `the tool's own run, no .path trigger; phases (ms): ${phases(directOff)}`,
+      },
+      {
+        kind: "samples",
+        unit: "ms",
+        name: ROWS[16],
+        samples: [directOn.duration_ms],
+        note: `phases (ms): ${phases(directOn)}`,
       },
     ];
   } finally {

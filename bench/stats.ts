@@ -26,8 +26,8 @@ interface RowBase {
 export interface SampledRow extends RowBase {
   /** Discriminant. */
   kind: "samples";
-  /** Unit of the samples: milliseconds, or megabytes (peak memory, lab bench). */
-  unit: "ms" | "MB";
+  /** Unit of the samples: milliseconds, megabytes (peak memory), or a count (failed requests). */
+  unit: "ms" | "MB" | "count";
   /** Every measurement, in the order taken. */
   samples: number[];
 }
@@ -128,13 +128,14 @@ export function verdictOf(row: BenchRow): Verdict {
   return value < row.target.below ? "ok" : "over";
 }
 
-function unitOf(row: BenchRow): "ms" | "x" | "MB" {
+function unitOf(row: BenchRow): "ms" | "x" | "MB" | "count" {
   return row.kind === "not_run" ? "ms" : row.unit;
 }
 
-/** Formats a figure in a unit: `87 ms`, `1.6 ms`, `2.41x`, `61.2 MB`. */
-export function formatValue(value: number, unit: "ms" | "x" | "MB"): string {
+/** Formats a figure in a unit: `87 ms`, `1.6 ms`, `2.41x`, `61.2 MB`, `0`. */
+export function formatValue(value: number, unit: "ms" | "x" | "MB" | "count"): string {
   if (unit === "x") return `${value.toFixed(2)}x`;
+  if (unit === "count") return String(Math.round(value * 10) / 10);
   if (unit === "MB") return `${value.toFixed(1)} MB`;
   return `${Math.abs(value) < 10 ? value.toFixed(1) : Math.round(value)} ms`;
 }

@@ -4,6 +4,7 @@
  * `StatusFacts` object. A fact that cannot be read is recorded as unknown, never
  * fatal: status is what an operator runs when things are already broken.
  */
+import { socketUnit } from "../config/mod.ts";
 import { join } from "node:path";
 import { listBackups } from "../release/mod.ts";
 import { diskSpace, type Host, lstatOrNull } from "../host/mod.ts";
@@ -94,15 +95,21 @@ export async function gatherStatusFacts(
     inspect(config.backend.container),
     inspect(config.frontend.container),
   ]);
-  const tags = async (id: string | undefined) =>
-    id ? (await host.podman.inspectImage(id).catch(() => null))?.RepoTags ?? [] : [];
+  const image = (id: string | undefined) =>
+    id ? host.podman.inspectImage(id).catch(() => null) : Promise.resolve(null);
   const runTagId = (which: "backend" | "frontend") =>
     host.podman.imageId(`${config[which].image}:${config.runTag}`).catch(() => null);
-  const units = [config.backend.service, config.frontend.service, PATH_UNIT, UPGRADE_UNIT];
-  const [backendTags, frontendTags, backendRun, frontendRun, states, healthFacts, graphRoot] =
+  const units = [
+    config.backend.service,
+    socketUnit(config.backend.service),
+    config.frontend.service,
+    PATH_UNIT,
+    UPGRADE_UNIT,
+  ];
+  const [backendImage, frontendImage, backendRun, frontendRun, states, healthFacts, graphRoot] =
     await Promise.all([
-      tags(backend?.Image),
-      tags(frontend?.Image),
+      image(backend?.Image),
+      image(frontend?.Image),
       runTagId("backend"),
       runTagId("frontend"),
       Promise.all(units.map((u) => unitState(host, u))),
@@ -122,7 +129,10 @@ export async function gatherStatusFacts(
   return {
     now: host.clock.now().toISOString(),
     containers: { backend, frontend },
-    imageTags: { backend: backendTags, frontend: frontendTags },
+    imageTags: { backend: backendImage?.RepoTags ?? [], frontend: frontendImage?.RepoTags ?? [] },
+    backendCommand: backendImage
+      ? [...(backendImage.Config?.Entrypoint ?? []), ...(backendImage.Config?.Cmd ?? [])]
+      : null,
     runTagIds: { backend: backendRun, frontend: frontendRun },
     units: Object.fromEntries(units.map((u, i) => [u, states[i]])),
     health: healthFacts,

@@ -4,7 +4,8 @@
  * each with the fix an operator can type. Nothing here touches the host, so
  * every problem is tested from recorded `podman inspect` JSON and unit states.
  */
-import type { Config } from "../config/mod.ts";
+import { type Config, socketUnit } from "../config/mod.ts";
+import { socketServerProblem } from "../release/mod.ts";
 import type { HistoryEntry, Journal, StatusDoc } from "../job/mod.ts";
 import type { ContainerInfo } from "../host/mod.ts";
 
@@ -48,6 +49,8 @@ export interface StatusFacts {
   containers: { backend: ContainerFacts; frontend: ContainerFacts };
   /** Tags of each running image (from `podman image inspect`). */
   imageTags: { backend: string[]; frontend: string[] };
+  /** The running backend image's Entrypoint + Cmd (null: no container, or not inspectable). */
+  backendCommand: string[] | null;
   /** Image ID `<image>:<runTag>` points at, null when the tag is missing. */
   runTagIds: { backend: string | null; frontend: string | null };
   /** ActiveState by unit name. */
@@ -217,6 +220,18 @@ function checkUnits(facts: StatusFacts, config: Config): Problem[] {
           `the NixOS module if it is missing)`,
     });
   }
+  const socket = socketUnit(config.backend.service);
+  const socketState = facts.units[socket] ?? "unknown";
+  if (socketState !== "active") {
+    out.push({
+      id: "backend-socket-inactive",
+      severity: "error",
+      message: `${socket} is ${socketState}: nothing holds the backend's port, so ` +
+        `connections are refused (and a restart of the backend fails: it Requires= the socket)`,
+      fix: `'systemctl reset-failed ${socket} ${config.backend.service}' then 'systemctl start ` +
+        `${socket}' ('journalctl -u ${socket}' says why it stopped: a port already in use?)`,
+    });
+  }
   for (const which of ["backend", "frontend"] as const) {
     const unit = config[which].service;
     const state = facts.units[unit] ?? "unknown";
@@ -339,6 +354,19 @@ function checkJob(facts: StatusFacts): Problem[] {
   return out;
 }
 
+function checkSocketServer(facts: StatusFacts, config: Config): Problem | null {
+  if (facts.backendCommand === null) return null;
+  const problem = socketServerProblem({ Config: { Cmd: facts.backendCommand } });
+  if (problem === null) return null;
+  return {
+    id: "backend-not-socket-server",
+    severity: "error",
+    message: `the running backend ${problem}: the host's port queues connections nobody accepts`,
+    fix: "'grapheon-tool rollback' to the release before: the backend unit hands the port " +
+      "to the container as a socket (UVICORN_FD=3), which only uvicorn serves",
+  };
+}
+
 /** Every problem in the facts, errors first. */
 export function detectProblems(facts: StatusFacts, config: Config): Problem[] {
   const out: Problem[] = [];
@@ -348,6 +376,8 @@ export function detectProblems(facts: StatusFacts, config: Config): Problem[] {
     if (p) out.push(p);
   }
   out.push(...checkUnits(facts, config));
+  const server = checkSocketServer(facts, config);
+  if (server) out.push(server);
   const health = checkHealth(facts, config);
   if (health) out.push(health);
   out.push(...checkTags(facts, config));

@@ -19,6 +19,8 @@ export interface Probe {
   ok: boolean;
   /** The version the body reported, if any. */
   version: string | null;
+  /** Why it failed: `HTTP 502`, `TimeoutError`, the fetch error's message. */
+  error?: string;
 }
 
 /** Parses the prober's output file. */
@@ -55,9 +57,11 @@ async function probe(url: string, timeoutMs: number): Promise<Omit<Probe, "t" | 
       body = JSON.parse(text);
     } catch { /* not JSON: not healthy */ }
     const ok = res.status === 200 && (body.status === "healthy" || body.status === "degraded");
-    return { ok, version: typeof body.version === "string" ? body.version : null };
-  } catch {
-    return { ok: false, version: null };
+    const version = typeof body.version === "string" ? body.version : null;
+    return ok ? { ok, version } : { ok, version, error: `HTTP ${res.status} ${body.status ?? ""}` };
+  } catch (err) {
+    const e = err as Error;
+    return { ok: false, version: null, error: `${e.name}: ${e.message}`.slice(0, 200) };
   }
 }
 

@@ -110,7 +110,9 @@ labTest(
       await t.step("rollback by hand: completed", async () => {
         const from = Date.now();
         const r = await tool(lab, ["rollback", "--yes", "--json"]);
-        assert.equal(r.code, 0, r.stderr);
+        if (r.code !== 0) {
+          assert.fail(`${r.stderr}\n${await lab.journal("grapheon-backend.service", 60)}`);
+        }
         assert.equal((await readStatus(lab))?.kind, "rollback");
         windows.push({ label: "rollback", from, to: Date.now() });
       });
@@ -129,7 +131,22 @@ labTest(
                 latency(inside)
               }`,
             );
-            assert.equal(failed.length, 0, `${path}, ${w.label}: ${failed.length} failed requests`);
+            if (failed.length > 0) {
+              // The host's journal of the window, to see what the swap did meanwhile.
+              const journal = await lab.exec([
+                "journalctl",
+                "--no-pager",
+                "-o",
+                "short-unix",
+                `--since=@${Math.floor(w.from / 1000)}`,
+                `--until=@${Math.ceil(w.to / 1000)}`,
+              ], { check: false });
+              assert.fail(
+                `${path}, ${w.label}: ${failed.length} failed requests: ${
+                  JSON.stringify(failed.slice(0, 5))
+                }\n${journal.stdout.split("\n").slice(-150).join("\n")}`,
+              );
+            }
           }
         }
       });

@@ -4,6 +4,7 @@
  * /app/data, running `:latest`) and variants of it; plus the df parser and the
  * /proc/locks reader.
  */
+import { IMAGE_CMD } from "../harness/podman_images.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { z } from "zod";
@@ -57,9 +58,11 @@ async function healthy(): Promise<StatusFacts> {
     now: "2026-03-14T03:00:00.000Z",
     containers: { backend, frontend },
     imageTags: { backend: [], frontend: [] },
+    backendCommand: [...IMAGE_CMD.backend],
     runTagIds: { backend: backend.Image, frontend: frontend.Image },
     units: {
       [config.backend.service]: "active",
+      "grapheon-backend.socket": "active",
       [config.frontend.service]: "active",
       "grapheon-upgrade.path": "active",
       "grapheon-upgrade.service": "inactive",
@@ -165,6 +168,23 @@ Deno.test("units: .path unit not active, container units down", async () => {
   };
   down.health = { status: null, version: null, error: "connection refused" };
   assert.deepEqual(ids(down).sort(), ["backend-down", "backend-unhealthy"]);
+});
+
+Deno.test("socket activation: a stopped socket and a backend that is not uvicorn are errors", async () => {
+  const facts = await healthy();
+  facts.units["grapheon-backend.socket"] = "failed";
+  assert.deepEqual(ids(facts), ["backend-socket-inactive"]);
+  assert.match(
+    detectProblems(facts, config)[0].fix,
+    /'systemctl reset-failed grapheon-backend\.socket grapheon-backend\.service' then 'systemctl start grapheon-backend\.socket'/,
+  );
+  const other = await healthy();
+  other.backendCommand = ["gunicorn", "main:app"];
+  assert.deepEqual(ids(other), ["backend-not-socket-server"]);
+  assert.match(detectProblems(other, config)[0].message, /runs \["gunicorn","main:app"\]/);
+  // Not inspectable: nothing is claimed.
+  other.backendCommand = null;
+  assert.deepEqual(ids(other), []);
 });
 
 Deno.test("health: degraded is accepted (config), unhealthy is not", async () => {

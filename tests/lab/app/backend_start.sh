@@ -11,7 +11,8 @@ set -u
 # PID 1 ignores SIGTERM without a handler: trap it first thing, so that `podman stop`
 # is quick at any moment, even during start-up.
 nc_pid=""
-trap 'kill "$nc_pid" 2>/dev/null; exit 0' TERM INT
+# The server is waited for: fdserve answers the connections it took before it exits.
+trap 'if [ -n "$nc_pid" ]; then kill "$nc_pid" 2>/dev/null; wait "$nc_pid"; fi; exit 0' TERM INT
 port=${UVICORN_PORT:-8000}
 fd=${UVICORN_FD:-}
 while [ $# -gt 0 ]; do

@@ -3,7 +3,9 @@
  * activation through Podman: LISTEN_FDS, the socket at fd 3). It accepts on FD and runs
  * PROGRAM once per connection with the connection as stdin and stdout, as busybox
  * `nc -ll -e` does for a port it binds itself, so the fakes answer the same way in both
- * modes; connections are served concurrently (one child each).
+ * modes; connections are served concurrently (one child each). On SIGTERM it stops
+ * accepting and exits once the connections it took are answered, as uvicorn shuts down
+ * gracefully: what is still in the socket's queue is left to the next process.
  *
  *   fdserve FD PROGRAM            serve FD
  *   fdserve FD PROGRAM PORT       the same, but first check that FD is bound to all IPv4
@@ -20,7 +22,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+static volatile sig_atomic_t stopping = 0;
+
+static void on_term(int sig) {
+  (void)sig;
+  stopping = 1;
+}
 
 int main(int argc, char **argv) {
   if (argc != 3 && argc != 4) {
@@ -39,13 +49,18 @@ int main(int argc, char **argv) {
       return 3;
     }
   }
-  /* Children are reaped by the kernel. */
+  /* Children are reaped by the kernel; wait() then blocks until all have ended. */
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = SIG_IGN;
   sa.sa_flags = SA_NOCLDWAIT;
   sigaction(SIGCHLD, &sa, NULL);
-  for (;;) {
+  /* No SA_RESTART: SIGTERM interrupts accept(). */
+  struct sigaction term;
+  memset(&term, 0, sizeof term);
+  term.sa_handler = on_term;
+  sigaction(SIGTERM, &term, NULL);
+  while (!stopping) {
     int conn = accept(fd, NULL, NULL);
     if (conn < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
@@ -64,4 +79,8 @@ int main(int argc, char **argv) {
     }
     close(conn);
   }
+  close(fd);
+  while (wait(NULL) > 0 || errno == EINTR) {
+  }
+  return 0;
 }

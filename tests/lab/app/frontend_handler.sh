@@ -9,17 +9,28 @@ while IFS= read -r line; do
 done
 case "$target" in
 /api/*)
-  out=/tmp/relay.$$
-  printf '%s %s HTTP/1.0\r\nHost: grapheon-backend\r\nConnection: close\r\n\r\n' "$method" "$target" |
-    nc -w 30 "$(cat /tmp/backend-address)" 8000 >"$out" 2>/dev/null
-  if [ -s "$out" ]; then
-    cat "$out"
+  # busybox wget, not nc: nc half-closes after the request, and systemd-socket-proxyd then
+  # drops the exchange (nginx keeps its side open). wget prints an error status as "server
+  # returned error: HTTP/1.1 503 …" and keeps no error body (its -S and -T crash in the static
+  # busybox): an error is relayed with an empty body; a client judges the status line.
+  body=/tmp/relay-body.$$
+  head=/tmp/relay-head.$$
+  if wget -q -O "$body" "http://$(cat /tmp/backend-address):8000$target" 2>"$head"; then
+    status=200
   else
-    body='<html><title>502 Bad Gateway</title></html>'
-    printf 'HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\nContent-Length: %s\r\nConnection: close\r\n\r\n%s' \
-      "${#body}" "$body"
+    status=$(awk '/server returned error: HTTP\// { s = $6 } END { print s }' "$head")
   fi
-  rm -f "$out"
+  if [ -n "$status" ]; then
+    len=$(wc -c <"$body" 2>/dev/null || echo 0)
+    printf 'HTTP/1.1 %s Relayed\r\nContent-Type: application/json\r\nContent-Length: %s\r\nConnection: close\r\n\r\n' \
+      "$status" "$len"
+    cat "$body" 2>/dev/null
+  else
+    msg='<html><title>502 Bad Gateway</title></html>'
+    printf 'HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\nContent-Length: %s\r\nConnection: close\r\n\r\n%s' \
+      "${#msg}" "$msg"
+  fi
+  rm -f "$body" "$head"
   exit 0
   ;;
 esac

@@ -9,7 +9,8 @@
 set -u
 # PID 1 ignores SIGTERM without a handler: trap it first thing.
 nc_pid=""
-trap 'kill "$nc_pid" 2>/dev/null; exit 0' TERM INT
+# The server is waited for: fdserve answers the connections it took before it exits.
+trap 'if [ -n "$nc_pid" ]; then kill "$nc_pid" 2>/dev/null; wait "$nc_pid"; fi; exit 0' TERM INT
 : "${APP_VERSION:?APP_VERSION is baked into the image}"
 port=${PORT:-8080}
 backend=grapheon-backend
