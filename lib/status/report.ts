@@ -354,7 +354,7 @@ function checkJob(facts: StatusFacts): Problem[] {
   return out;
 }
 
-function checkSocketServer(facts: StatusFacts, config: Config): Problem | null {
+function checkSocketServer(facts: StatusFacts): Problem | null {
   if (facts.backendCommand === null) return null;
   const problem = socketServerProblem({ Config: { Cmd: facts.backendCommand } });
   if (problem === null) return null;
@@ -376,7 +376,7 @@ export function detectProblems(facts: StatusFacts, config: Config): Problem[] {
     if (p) out.push(p);
   }
   out.push(...checkUnits(facts, config));
-  const server = checkSocketServer(facts, config);
+  const server = checkSocketServer(facts);
   if (server) out.push(server);
   const health = checkHealth(facts, config);
   if (health) out.push(health);
