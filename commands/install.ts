@@ -194,6 +194,16 @@ line, 3 bad config.`,
       for (const name of result.restartNeeded) {
         ctx.log.warn(`${name} changed: restart it to apply (not done: it interrupts the service)`);
       }
+      const sockets = enableNow.filter((u) => u.endsWith(".socket"));
+      if (result.restartNeeded.length && sockets.length) {
+        // A socket cannot bind a port the old container still publishes, and a plain restart
+        // may start the socket before the old container is gone: stop first, then start.
+        ctx.log.warn(
+          `to move the running containers onto their sockets: 'systemctl stop ${
+            result.restartNeeded.join(" ")
+          }' then 'systemctl start ${[...sockets, ...result.restartNeeded].join(" ")}'`,
+        );
+      }
     }
     const human = changed.length
       ? `installed: ${changed.length} file(s) changed${staging ? ` under ${root}` : ""}`

@@ -48,8 +48,12 @@ labTest("nixos: the module's units run on real systemd: switch, upgrade, rollbac
         }
         const names = Object.keys(m.config.systemd.units).sort();
         assert.deepEqual(names, [
+          "grapheon-backend-bridge.service",
+          "grapheon-backend-bridge.socket",
           "grapheon-backend.service",
+          "grapheon-backend.socket",
           "grapheon-frontend.service",
+          "grapheon-frontend.socket",
           "grapheon-images.service",
           RECOVER,
           "grapheon-upgrade.path",
@@ -77,8 +81,12 @@ labTest("nixos: the module's units run on real systemd: switch, upgrade, rollbac
       async () => {
         await seedDatabase(lab);
         const report = await switchTo(lab, m);
-        assert.equal(report.changed.length, 6);
+        assert.equal(report.changed.length, 10);
         await waitForSeed(lab);
+        // wantedBy sockets.target: the switch started the sockets, which hold the ports.
+        for (const socket of ["grapheon-backend.socket", "grapheon-frontend.socket"]) {
+          assert.equal(await unitState(lab, socket), "active", socket);
+        }
         assert.equal((await backendHealth(lab))?.version, SEED_VERSION);
         assert.equal(await unitState(lab, "grapheon-upgrade.path"), "active");
         // What runs is the module's file, as written.
