@@ -134,9 +134,12 @@ export const configSchema = z.strictObject({
      * After a (re)start, answers that are not healthy are expected for this long (podman's
      * `--health-start-period`); silence (refused, no answer) is waited for until the deadline.
      */
-    startPeriod: durationSchema.default("2s"),
+    // The defaults follow podman's healthcheck (`--health-retries` 3, `--health-start-period`
+    // 0s, podman-run(1)), with a second of start period: uvicorn accepts only once the app has
+    // started, so an unhealthy answer is the app's own verdict, not a boot in progress.
+    startPeriod: durationSchema.default("1s"),
     /** Unhealthy answers in a row, after the start period, that fail the release at once. */
-    unhealthyThreshold: z.number().int().min(1).max(1000).default(5),
+    unhealthyThreshold: z.number().int().min(1).max(1000).default(3),
   }).prefault({}),
   backups: z.strictObject({
     keep: z.number().int().min(1).max(1000).default(5),
