@@ -45,7 +45,7 @@ Deno.test("fail fast, no canary: a release answering 503 fails after a run of un
   assert.equal(s.rolled_back, true);
   assert.match(
     String(s.message),
-    /5 unhealthy answers in a row: status 503 \(body status=unhealthy\)/,
+    /3 unhealthy answers in a row: status 503 \(body status=unhealthy\)/,
   );
 });
 
@@ -56,7 +56,7 @@ Deno.test("fail fast, canary: a 503 release is refused after a run of unhealthy 
   assert.equal(r.code, 8, r.stderr);
   assert.equal(h.calls("systemctl", "restart").length, 0, "live untouched");
   const s = await status(h);
-  assert.match(String(s.message), /canary \(5 unhealthy answers in a row: status 503/);
+  assert.match(String(s.message), /canary \(3 unhealthy answers in a row: status 503/);
 });
 
 Deno.test("fail fast, canary: a crashing release is refused with its exit code", async () => {
