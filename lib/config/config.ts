@@ -42,9 +42,9 @@ const backendSchema = z.strictObject({
   healthUrl: url.default("http://localhost:8000/health"),
   /** Where the backend sees the host data dir; `DATA_DIR` must point here. */
   containerDataDir: absPath.default("/app/data"),
-  /** The port the backend listens on inside the container (`-p bindAddress:port:containerPort`). */
+  /** The backend's own port: the one the frontend's nginx asks for (at the network's gateway). */
   containerPort: port.default(8000),
-  /** Host address the port is published on; the frontend reaches the backend by container name. */
+  /** Host address of the backend's socket (`grapheon-backend.socket`, with `port`). */
   bindAddress: bindAddress.default("127.0.0.1"),
   /** Extra environment for the container (besides `envFile`). */
   environment: environment.default({}),
@@ -62,7 +62,10 @@ const frontendSchema = z.strictObject({
   url: url.default("http://localhost:8080/"),
   /** The port nginx listens on inside the container. */
   containerPort: port.default(8080),
-  /** Host address the port is published on ("" = all addresses). */
+  /**
+   * Host address of the frontend's port ("" = all addresses). With "" and `port` equal to
+   * `containerPort`, the port is a socket that outlives the container; else Podman publishes it.
+   */
   bindAddress: bindAddress.default(""),
   /** Extra environment for the container (besides `envFile`). */
   environment: environment.default({}),
