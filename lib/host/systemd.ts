@@ -10,6 +10,7 @@ export const SERVICE_STATE_PROPERTIES = [
   "NRestarts",
   "ExecMainCode",
   "ExecMainStatus",
+  "MainPID",
 ];
 
 /** What `systemctl show -p ActiveState -p SubState -p NRestarts -p ExecMainCode -p ExecMainStatus` said. */
@@ -24,6 +25,8 @@ export interface UnitObservation {
   execMainCode: number | null;
   /** ExecMainStatus: the exit status or the signal number. */
   execMainStatus: number | null;
+  /** MainPID: the main process now (null: none, or not reported). */
+  mainPid?: number | null;
 }
 
 /** Parses a `systemctl show` record into an observation (missing numbers are null). */
@@ -39,6 +42,7 @@ export function unitObservation(props: Record<string, string>): UnitObservation 
     nRestarts: num(props.NRestarts),
     execMainCode: num(props.ExecMainCode),
     execMainStatus: num(props.ExecMainStatus),
+    mainPid: num(props.MainPID) || null,
   };
 }
 

@@ -13,6 +13,10 @@
  *   start it again (`Restart=always` in the published units).
  * - `NRestarts`: "increased each time the service is restarted due to Restart=" (systemd
  *   NEWS for v235); a rise after the tool's own restart is a crash loop.
+ * - `MainPID`: the main process (`podman run`, which lives as long as its container). A
+ *   new one after the tool's own restart means the first ended and the unit was started again,
+ *   which a connection to the unit's socket does at once, without Restart= or NRestarts: a
+ *   crash loop too.
  * - `ExecMainCode`/`ExecMainStatus`: how the last main process ended (1 = exited, with the
  *   exit status; 2/3 = killed/dumped, with the signal). `podman run` in the foreground
  *   exits with the container's exit code.
@@ -68,11 +72,13 @@ function mainExit(u: UnitObservation): { text: string; exitCode: number | null }
 
 /**
  * Decides whether a container its unit was just (re)started for is dead.
- * `baselineRestarts`: NRestarts read right after the tool's own restart (null: unknown).
+ * `baselineRestarts`, `baselinePid`: NRestarts and MainPID read right after the tool's
+ * own restart (null: unknown).
  */
 export function judgeLiveness(
   observed: LivenessObservation,
   baselineRestarts: number | null,
+  baselinePid: number | null = null,
 ): Liveness {
   const { unit: u, container: c } = observed;
   // The container itself is the most precise witness: its own exit code.
@@ -108,6 +114,13 @@ export function judgeLiveness(
         u.nRestarts - baselineRestarts
       } time(s) (crash loop)`,
       exitCode: how.exitCode,
+    };
+  }
+  if (baselinePid !== null && u.mainPid && u.mainPid !== baselinePid) {
+    return {
+      verdict: "dead",
+      reason: "the container ended and its unit was started again (crash loop)",
+      exitCode: null,
     };
   }
   if (u.activeState === "inactive") {

@@ -81,15 +81,22 @@ export interface WatchOptions {
 
 /**
  * Looks at the components until one is dead (resolves with the description) or
- * `signal` aborts (resolves null). NRestarts is compared with the first look's.
+ * `signal` aborts (resolves null). NRestarts and the main PID are compared with the first look's.
  */
 export async function watchComponents(host: Host, options: WatchOptions): Promise<string | null> {
   const baseline = new Map<Component, number | null>();
+  const basePid = new Map<Component, number>();
   while (!options.signal.aborted) {
     for (const { which, imageId } of options.components) {
       const observed = await observeComponent(host, which, imageId);
       if (!baseline.has(which) && observed.unit) baseline.set(which, observed.unit.nRestarts);
-      const liveness = judgeLiveness(observed, baseline.get(which) ?? null);
+      const pid = observed.unit?.mainPid;
+      if (!basePid.has(which) && pid) basePid.set(which, pid);
+      const liveness = judgeLiveness(
+        observed,
+        baseline.get(which) ?? null,
+        basePid.get(which) ?? null,
+      );
       if (liveness.verdict === "dead" && !options.signal.aborted) {
         return await describeDeath(host, which, liveness);
       }

@@ -55,13 +55,15 @@ async function waitForContainer(
   const deadline = host.clock.monotonic() + ms(host.config.timeouts.restart);
   let seen = "no container";
   let baseline: number | null | undefined;
+  let basePid: number | null = null;
   let pause = 25;
   while (host.clock.monotonic() < deadline) {
     const observed = await observeComponent(host, which, imageId);
     const c = observed.container;
     if (c?.rightImage && c.running) return;
     if (baseline === undefined && observed.unit) baseline = observed.unit.nRestarts;
-    const liveness = judgeLiveness(observed, baseline ?? null);
+    basePid ??= observed.unit?.mainPid ?? null;
+    const liveness = judgeLiveness(observed, baseline ?? null, basePid);
     if (liveness.verdict === "dead") {
       throw new ToolError(
         `${which} did not come up on image ${imageId.slice(0, 12)}: ${await describeDeath(

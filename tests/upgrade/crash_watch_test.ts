@@ -29,9 +29,25 @@ Deno.test("crash watch: systemctl show output becomes an observation", () => {
     nRestarts: 3,
     execMainCode: 1,
     execMainStatus: 1,
+    mainPid: null,
   });
+  assert.equal(unitObservation({ ActiveState: "active", MainPID: "4242" })?.mainPid, 4242);
   assert.equal(unitObservation({}), null, "no ActiveState: nothing known");
   assert.equal(unitObservation({ ActiveState: "active", NRestarts: "" })?.nRestarts, null);
+});
+
+Deno.test("crash watch: a new main process after the tool's restart is a crash loop (socket-started)", () => {
+  const first = { ...running, mainPid: 100 };
+  assert.deepEqual(judgeLiveness({ unit: first, container: up }, 0, 100), { verdict: "wait" });
+  // A connection to the socket started the unit again: NRestarts did not rise, the PID changed.
+  const again = judgeLiveness({ unit: { ...running, mainPid: 200 }, container: up }, 0, 100);
+  assert.equal(again.verdict, "dead");
+  assert.match((again as { reason: string }).reason, /started again \(crash loop\)/);
+  // No main process right now is no evidence either way.
+  assert.deepEqual(
+    judgeLiveness({ unit: { ...running, mainPid: null }, container: up }, 0, 100),
+    { verdict: "wait" },
+  );
 });
 
 Deno.test("crash watch: a running container, or one still starting, is waited for", () => {
