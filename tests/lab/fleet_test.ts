@@ -122,6 +122,7 @@ labTest("fleet: the Ansible playbook rolls releases across three hosts over SSH"
           assert.equal(doc.changed, true);
           assert.equal(doc.from?.backend.version, SEED_VERSION);
           assert.equal(doc.to?.backend.version, good);
+          fleet.log(`${host.name}: the tool's upgrade took ${doc.duration_ms} ms`);
           assert.equal(statusJsonSchema.parse(report(play, host).after).ok, true);
           assert.deepEqual(await serves(host), { backend: good, frontend: good });
           const [entry] = await historyOf(host);

@@ -136,6 +136,10 @@ Deno.test("fleet: the rescue's rollback --to the previous release: completed, th
   assert.equal(rollbackNoopJsonSchema.parse(parseJson(again.stdout)).result, "noop");
 });
 
+// Ansible runs a module through `ssh -tt` unless pipelining is on (ansible-core 2.14,
+// plugins/connection/ssh.py, option use_tty), so when the controller dies the remote terminal
+// hangs up and the kernel sends SIGHUP to its foreground process group: the module and the tool.
+// The lab's killed play (tests/lab/fleet_test.ts) does that for real; this is the same, cell by cell.
 Deno.test("fleet: the play's SSH session dropped (SIGHUP, stdout and stderr gone) stops at a safe point and rolls back", async () => {
   await using h = await Harness.create({ configOverrides: { timeouts: { health: "30s" } } });
   // 0.3.6 answers nothing: without the signal, step 5 would wait 30 s
