@@ -9,7 +9,9 @@ import {
   type CommandContext,
   createLogger,
   defaultFormat,
+  type ErrorJson,
   type GlobalOptions,
+  jsonText,
 } from "./lib/cli/mod.ts";
 import {
   errorMessage,
@@ -149,8 +151,22 @@ export async function parseArgv(argv: string[]): Promise<ParsedArgv> {
 /** Runs the tool with `argv` and resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const enc = new TextEncoder();
-  const out = (text: string) => Deno.stdout.writeSync(enc.encode(text + "\n"));
+  let printed = false;
+  const out = (text: string) => {
+    printed = true;
+    try {
+      Deno.stdout.writeSync(enc.encode(text + "\n"));
+    } catch {
+      // stdout is gone (a dropped SSH session): the exit code still says what happened
+    }
+  };
   let json = argv.includes("--json");
+  // --json promises one document on stdout whatever happened: an error is one too
+  const errorDocument = (code: number, message: string) => {
+    if (!json || printed) return;
+    const doc: ErrorJson = { result: "error", exit_code: code, message };
+    out(jsonText(doc));
+  };
   let log = createLogger({ format: defaultFormat(json) });
   try {
     const parsed = await parseArgv(argv);
@@ -184,10 +200,12 @@ export async function main(argv: string[]): Promise<number> {
       if (err instanceof UsageError) {
         Deno.stderr.writeSync(enc.encode("Run 'grapheon-tool --help' for usage.\n"));
       }
+      errorDocument(err.exitCode, errorMessage(err));
       return err.exitCode;
     }
     log.error(`internal error: ${errorMessage(err)}`);
     if (err instanceof Error && err.stack) log.debug(err.stack);
+    errorDocument(EXIT.INTERNAL, `internal error: ${errorMessage(err)}`);
     return EXIT.INTERNAL;
   }
 }

@@ -242,6 +242,8 @@ export const rollbackCommand: CommandSpec = {
     const onSignal = () => interrupt.abort(new ToolError("interrupted by a signal"));
     Deno.addSignalListener("SIGTERM", onSignal);
     Deno.addSignalListener("SIGINT", onSignal);
+    // a hangup (the SSH session of a play or an operator dropped) must not kill the job mid-swap
+    Deno.addSignalListener("SIGHUP", onSignal);
     try {
       const outcome = await runRollback(host, plan, interrupt.signal);
       const doc: RollbackOutcomeJson = {
@@ -267,6 +269,7 @@ export const rollbackCommand: CommandSpec = {
     } finally {
       Deno.removeSignalListener("SIGTERM", onSignal);
       Deno.removeSignalListener("SIGINT", onSignal);
+      Deno.removeSignalListener("SIGHUP", onSignal);
     }
   },
 };

@@ -37,7 +37,7 @@ the web UI shows:
 ${stepLines().join("\n")}
 The status the web UI polls (<dataDir>/upgrade-status.json) is written atomically at
 every step. One upgrade at a time (a lock); an interrupted upgrade (SIGKILL, power
-loss) is finished by the next run. SIGTERM/SIGINT stop at a safe point and roll back.
+loss) is finished by the next run. SIGTERM/SIGINT/SIGHUP stop at a safe point and roll back.
 
 Options:
   --version X.Y.Z            upgrade both containers to X.Y.Z without a request file
@@ -113,6 +113,8 @@ export const upgradeCommand: CommandSpec = {
     };
     Deno.addSignalListener("SIGTERM", onSignal);
     Deno.addSignalListener("SIGINT", onSignal);
+    // a hangup (the SSH session of a play or an operator dropped) must not kill the job mid-swap
+    Deno.addSignalListener("SIGHUP", onSignal);
     try {
       const report = await upgradeReport(host, { ...options, signal: interrupt.signal });
       if (ctx.global.json) ctx.out(jsonText(upgradeJson(report)));
@@ -120,6 +122,7 @@ export const upgradeCommand: CommandSpec = {
     } finally {
       Deno.removeSignalListener("SIGTERM", onSignal);
       Deno.removeSignalListener("SIGINT", onSignal);
+      Deno.removeSignalListener("SIGHUP", onSignal);
     }
   },
 };

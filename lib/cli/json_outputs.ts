@@ -135,6 +135,12 @@ export const rollbackPlanJsonSchema = z.strictObject({
   plan: planSchema,
 });
 
+/** `rollback --json` when the target already runs (nothing done, exit 0). */
+export const rollbackNoopJsonSchema = z.strictObject({
+  result: z.literal("noop"),
+  plan: planSchema,
+});
+
 /** `rollback --json` (a job ran). */
 export const rollbackOutcomeJsonSchema = z.strictObject({
   result: z.enum(["completed", "failed"]),
@@ -176,6 +182,21 @@ export const upgradeJsonSchema = z.strictObject({
 
 /** `upgrade --json` as printed. */
 export type UpgradeJson = z.input<typeof upgradeJsonSchema>;
+
+/**
+ * What any command prints with `--json` when it ends on an error before printing its own
+ * document (a bad command line or config, a busy lock, bad input, a bug): stdout still holds
+ * exactly one document, so a script or a fleet engine never parses an empty one. The exit
+ * code says what happened (README); whether anything changed is not claimed.
+ */
+export const errorJsonSchema = z.strictObject({
+  result: z.literal("error"),
+  exit_code: z.number().int().min(1),
+  message: z.string().min(1),
+});
+
+/** The error document as printed. */
+export type ErrorJson = z.input<typeof errorJsonSchema>;
 
 /** `request --json`. */
 export const requestJsonSchema = z.strictObject({

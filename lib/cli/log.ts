@@ -73,7 +73,14 @@ export function formatLine(format: LogFormat, level: Level, msg: string, fields?
 /** A logger that writes one line per event. */
 export function createLogger(options: LoggerOptions): Logger {
   const enc = new TextEncoder();
-  const write = options.write ?? ((line: string) => Deno.stderr.writeSync(enc.encode(line + "\n")));
+  const write = options.write ?? ((line: string) => {
+    try {
+      Deno.stderr.writeSync(enc.encode(line + "\n"));
+    } catch {
+      // nobody reads stderr any more (a dropped SSH session, a closed pipe): the job goes on,
+      // and its status file, journal and history still record what happened
+    }
+  });
   const emit = (level: Level) => (msg: string, fields?: Fields) => {
     if (options.quiet && (level === "info" || level === "debug")) return;
     if (level === "debug" && !options.verbose) return;

@@ -12,6 +12,7 @@ export {
 } from "./command.ts";
 export { confirm } from "./confirm.ts";
 export {
+  type ErrorJson,
   type HistoryEntryJson,
   type PairJson,
   type RollbackOutcomeJson,

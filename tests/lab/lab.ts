@@ -25,12 +25,25 @@ import { ensureRootfs, labCacheDir, REPO_ROOT } from "./rootfs.ts";
 export interface LabOptions {
   /** Machine name (also in log lines). */
   name?: string;
+  /** Appended to the name (after GRAPHEON_LAB_NAME too): tells apart the hosts of one fleet. */
+  nameSuffix?: string;
   /** Give the host its own network namespace (default true; needed for port mapping). */
   privateNetwork?: boolean;
   /** Build and push the fake releases (default true). */
   releases?: boolean;
   /** Progress lines. */
   log?: (line: string) => void;
+  /** Boot this rootfs instead of the lab's cached one (the fleet's, with an SSH server). */
+  rootfs?: string;
+  /**
+   * An argv prefix for systemd-nspawn (`nsenter --net=…`): interfaces nspawn makes for the
+   * host (its veth's outer end) land in that namespace, the fleet's LAN.
+   */
+  nspawnPrefix?: string[];
+  /** Extra systemd-nspawn arguments (the fleet's `--network-veth-extra=`). */
+  nspawnArgs?: string[];
+  /** The registry the host pulls from when it is not its own (with `releases: false`). */
+  registry?: string;
 }
 
 /** Options for a command run on the lab host. */
@@ -71,17 +84,24 @@ export class Lab {
   readonly #procs: BackgroundProcess[] = [];
   #nspawn: BackgroundProcess | null = null;
   #rootfs = "";
+  readonly #rootfsOption: string | undefined;
+  readonly #nspawnPrefix: string[];
+  readonly #nspawnArgs: string[];
   #signalHandler: (() => void) | null = null;
   #watchdog: Watchdog | null = null;
   #tornDown = false;
 
   private constructor(options: LabOptions, runDir: string) {
     // GRAPHEON_LAB_NAME: a unique name when several checkouts boot labs on one machine.
-    this.name = Deno.env.get("GRAPHEON_LAB_NAME") ?? options.name ?? "grapheon-lab";
+    this.name = (Deno.env.get("GRAPHEON_LAB_NAME") ?? options.name ?? "grapheon-lab") +
+      (options.nameSuffix ?? "");
     this.privateNetwork = options.privateNetwork ?? true;
     this.runDir = runDir;
     // In its own network namespace the host's port 5000 is free; otherwise pick one.
-    this.registry = `127.0.0.1:${this.privateNetwork ? 5000 : freePort()}`;
+    this.registry = options.registry ?? `127.0.0.1:${this.privateNetwork ? 5000 : freePort()}`;
+    this.#rootfsOption = options.rootfs;
+    this.#nspawnPrefix = options.nspawnPrefix ?? [];
+    this.#nspawnArgs = options.nspawnArgs ?? [];
     this.#log = options.log ?? ((line) => console.error(`[lab] ${line}`));
   }
 
@@ -108,7 +128,7 @@ export class Lab {
 
   async #boot(): Promise<void> {
     this.#watchdog = Watchdog.start(this.runDir);
-    this.#rootfs = await ensureRootfs(this.#log);
+    this.#rootfs = this.#rootfsOption ?? await ensureRootfs(this.#log);
     const files = join(this.runDir, "files");
     const src = join(this.runDir, "src");
     await Deno.mkdir(join(files, "registries.conf.d"), { recursive: true });
@@ -133,6 +153,7 @@ export class Lab {
     ];
     const started = Date.now();
     this.#nspawn = await BackgroundProcess.start("systemd-nspawn", [
+      ...this.#nspawnPrefix,
       "systemd-nspawn",
       "--quiet",
       "-D",
@@ -145,6 +166,7 @@ export class Lab {
       "--volatile=overlay",
       ...(this.privateNetwork ? ["--private-network"] : []),
       ...binds,
+      ...this.#nspawnArgs,
     ], { logPath: join(this.runDir, "logs", "nspawn.log") });
     this.#watchdog?.guard(this.#nspawn.pid, "TERM");
     this.#installSignalHandler();

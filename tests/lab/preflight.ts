@@ -43,11 +43,11 @@ function staticLibc(): boolean {
   }
 }
 
-/** Why the lab cannot run on this machine, or null when it can. */
-export function labUnavailableReason(): string | null {
+/** Why the lab cannot run on this machine (with `extra` programs too), or null when it can. */
+export function labUnavailableReason(extra: readonly string[] = []): string | null {
   if (Deno.build.os !== "linux") return `it needs Linux (this is ${Deno.build.os})`;
   if (Deno.uid() !== 0) return "it needs root (systemd-nspawn, nsenter, mounts)";
-  const missing: string[] = LAB_PROGRAMS.filter((p) => !onPath(p));
+  const missing: string[] = [...LAB_PROGRAMS, ...extra].filter((p) => !onPath(p));
   try {
     Deno.statSync("/bin/busybox");
   } catch {
@@ -74,12 +74,17 @@ function inCi(): boolean {
 let announced = false;
 
 /**
- * Registers a lab test: runs `fn` when the lab was asked for and can run,
+ * Registers a lab test: runs `fn` when the lab was asked for and can run (with
+ * `options.programs` on PATH besides the lab's own),
  * fails under CI when it cannot, and is otherwise ignored with a clear note.
  */
-export function labTest(name: string, fn: (t: Deno.TestContext) => Promise<void>): void {
+export function labTest(
+  name: string,
+  fn: (t: Deno.TestContext) => Promise<void>,
+  options: { programs?: readonly string[] } = {},
+): void {
   const requested = labRequested();
-  const reason = requested ? labUnavailableReason() : null;
+  const reason = requested ? labUnavailableReason(options.programs) : null;
   const common = { name: `lab: ${name}`, sanitizeOps: false, sanitizeResources: false };
   if (!requested) {
     Deno.test({ ...common, ignore: true, fn: () => {} });
