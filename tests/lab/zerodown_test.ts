@@ -127,7 +127,7 @@ labTest(
             const inside = probes.filter((p) => p.t >= w.from && p.t <= w.to);
             const failed = inside.filter((p) => !p.ok);
             console.log(
-              `[zerodown] ${path} ${w.label}: ${failed.length}/${inside.length} failed; ${
+              `[zerodown] ${path} ${w.label}: ${failed.length} of ${inside.length} requests failed; ${
                 latency(inside)
               }`,
             );
