@@ -17,7 +17,7 @@ import { BAD_VERSIONS, GOOD_VERSIONS } from "../tests/lab/images.ts";
 import { Lab } from "../tests/lab/lab.ts";
 import { ToolMemorySampler } from "../tests/lab/memory.ts";
 import { labUnavailableReason } from "../tests/lab/preflight.ts";
-import { downtime, parseProbes, type Probe } from "../tests/lab/prober.ts";
+import { downtime, parseProbes, type Probe, startProber } from "../tests/lab/prober.ts";
 import { sleep } from "../tests/lab/procs.ts";
 import {
   currentJobId,
@@ -119,15 +119,12 @@ export async function bench(ctx: BenchContext): Promise<BenchRow[]> {
   try {
     await installTool(lab);
     const out = join(lab.runDir, "probes.jsonl");
-    const prober = await lab.spawnInNetns("prober", [
-      Deno.execPath(),
-      "run",
-      "-A",
-      join(ctx.repoRoot, "tests/lab/prober.ts"),
-      HEALTH_URL,
-      String(PROBE_MS),
+    const prober = await startProber(lab, {
+      label: "prober",
+      url: HEALTH_URL,
       out,
-    ]);
+      intervalMs: PROBE_MS,
+    });
     const patient = {
       backend: join(lab.runDir, "patient-backend.jsonl"),
       api: join(lab.runDir, "patient-api.jsonl"),
@@ -135,16 +132,13 @@ export async function bench(ctx: BenchContext): Promise<BenchRow[]> {
     const patientProbers = [];
     for (const [label, url] of [["backend", HEALTH_URL], ["api", API_URL]] as const) {
       patientProbers.push(
-        await lab.spawnInNetns(`prober-patient-${label}`, [
-          Deno.execPath(),
-          "run",
-          "-A",
-          join(ctx.repoRoot, "tests/lab/prober.ts"),
+        await startProber(lab, {
+          label: `prober-patient-${label}`,
           url,
-          String(PROBE_MS),
-          patient[label],
-          String(PATIENT_MS),
-        ]),
+          out: patient[label],
+          intervalMs: PROBE_MS,
+          timeoutMs: PATIENT_MS,
+        }),
       );
     }
     memory.start();

@@ -8,6 +8,8 @@
  *
  *   deno run -A tests/lab/prober.ts URL INTERVAL_MS OUT [TIMEOUT_MS]
  */
+import type { Lab } from "./lab.ts";
+import type { BackgroundProcess } from "./procs.ts";
 
 /** One probe. */
 export interface Probe {
@@ -46,6 +48,34 @@ export function downtime(probes: readonly Probe[], from: number, to: number): nu
   }
   if (downSince !== null) total += to - downSince;
   return total;
+}
+
+/** What `startProber` needs. */
+export interface ProberOptions {
+  /** The process's label (its log file's name). */
+  label: string;
+  /** The URL probed. */
+  url: string;
+  /** Where the probes go, one JSON line each. */
+  out: string;
+  /** Between probe starts. */
+  intervalMs: number;
+  /** Each probe's patience (default 1000). */
+  timeoutMs?: number;
+}
+
+/** Starts this prober in the lab host's network namespace, outside the host itself. */
+export function startProber(lab: Lab, options: ProberOptions): Promise<BackgroundProcess> {
+  return lab.spawnInNetns(options.label, [
+    Deno.execPath(),
+    "run",
+    "-A",
+    import.meta.filename!,
+    options.url,
+    String(options.intervalMs),
+    options.out,
+    String(options.timeoutMs ?? 1000),
+  ]);
 }
 
 async function probe(url: string, timeoutMs: number): Promise<Omit<Probe, "t" | "ms">> {

@@ -16,8 +16,7 @@ import {
 } from "./images.ts";
 import { assertCleanTeardown, Lab } from "./lab.ts";
 import { labTest } from "./preflight.ts";
-import { parseProbes } from "./prober.ts";
-import { REPO_ROOT } from "./rootfs.ts";
+import { parseProbes, startProber } from "./prober.ts";
 import { waitFor } from "./procs.ts";
 import {
   backendHealth,
@@ -132,15 +131,12 @@ labTest(
 
       // Issue 9: with the canary, a bad release costs the live backend not one failed probe.
       const probesFile = join(lab.runDir, "canary-probes.jsonl");
-      const prober = await lab.spawnInNetns("prober", [
-        Deno.execPath(),
-        "run",
-        "-A",
-        join(REPO_ROOT, "tests/lab/prober.ts"),
-        HEALTH_URL,
-        "50",
-        probesFile,
-      ]);
+      const prober = await startProber(lab, {
+        label: "prober",
+        url: HEALTH_URL,
+        out: probesFile,
+        intervalMs: 50,
+      });
       try {
         for (const bad of BAD) {
           await t.step(

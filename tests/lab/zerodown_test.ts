@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { GOOD_VERSIONS } from "./images.ts";
 import { assertCleanTeardown, Lab } from "./lab.ts";
 import { labTest } from "./preflight.ts";
-import { parseProbes, type Probe } from "./prober.ts";
+import { parseProbes, type Probe, startProber } from "./prober.ts";
 import { sleep } from "./procs.ts";
 import {
   HEALTH_URL,
@@ -25,9 +25,9 @@ import {
 
 /** The user's path: the frontend's /api/, proxied to the backend. */
 const API_URL = "http://127.0.0.1:8080/api/health";
-const PROBE_MS = "50";
+const PROBE_MS = 50;
 /** A client's patience (issue 16's measure). */
-const PATIENCE_MS = "5000";
+const PATIENCE_MS = 5000;
 
 /** p50/p99/max of the probes' durations. */
 function latency(probes: readonly Probe[]): string {
@@ -75,28 +75,18 @@ labTest(
         backend: join(lab.runDir, "backend.jsonl"),
         api: join(lab.runDir, "api.jsonl"),
       };
-      const probers = [
-        await lab.spawnInNetns("prober-backend", [
-          Deno.execPath(),
-          "run",
-          "-A",
-          join(import.meta.dirname!, "prober.ts"),
-          HEALTH_URL,
-          PROBE_MS,
-          outs.backend,
-          PATIENCE_MS,
-        ]),
-        await lab.spawnInNetns("prober-api", [
-          Deno.execPath(),
-          "run",
-          "-A",
-          join(import.meta.dirname!, "prober.ts"),
-          API_URL,
-          PROBE_MS,
-          outs.api,
-          PATIENCE_MS,
-        ]),
-      ];
+      const probers = [];
+      for (const [path, url] of [["backend", HEALTH_URL], ["api", API_URL]] as const) {
+        probers.push(
+          await startProber(lab, {
+            label: `prober-${path}`,
+            url,
+            out: outs[path],
+            intervalMs: PROBE_MS,
+            timeoutMs: PATIENCE_MS,
+          }),
+        );
+      }
       const windows: { label: string; from: number; to: number }[] = [];
       await sleep(1500);
       for (const version of GOOD_VERSIONS.slice(0, 2)) {
