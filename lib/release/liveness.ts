@@ -13,6 +13,22 @@ import {
 } from "./crash_watch.ts";
 import { type Host, journalTail, tail } from "../host/mod.ts";
 
+/**
+ * The first look after the tool's own restart, which later looks are judged against: NRestarts
+ * and MainPID as first reported (see lib/release/crash_watch.ts for why each).
+ */
+export class LivenessBaseline {
+  #restarts: number | null | undefined;
+  #pid: number | null = null;
+
+  /** Judges `observed`, keeping the baseline from the first look that reports each value. */
+  judge(observed: LivenessObservation): Liveness {
+    if (this.#restarts === undefined && observed.unit) this.#restarts = observed.unit.nRestarts;
+    if (this.#pid === null && observed.unit?.mainPid) this.#pid = observed.unit.mainPid;
+    return judgeLiveness(observed, this.#restarts ?? null, this.#pid);
+  }
+}
+
 /** Which live component. */
 export type Component = "backend" | "frontend";
 
@@ -84,19 +100,12 @@ export interface WatchOptions {
  * `signal` aborts (resolves null). NRestarts and the main PID are compared with the first look's.
  */
 export async function watchComponents(host: Host, options: WatchOptions): Promise<string | null> {
-  const baseline = new Map<Component, number | null>();
-  const basePid = new Map<Component, number>();
+  const baselines = new Map<Component, LivenessBaseline>();
   while (!options.signal.aborted) {
     for (const { which, imageId } of options.components) {
       const observed = await observeComponent(host, which, imageId);
-      if (!baseline.has(which) && observed.unit) baseline.set(which, observed.unit.nRestarts);
-      const pid = observed.unit?.mainPid;
-      if (!basePid.has(which) && pid) basePid.set(which, pid);
-      const liveness = judgeLiveness(
-        observed,
-        baseline.get(which) ?? null,
-        basePid.get(which) ?? null,
-      );
+      if (!baselines.has(which)) baselines.set(which, new LivenessBaseline());
+      const liveness = baselines.get(which)!.judge(observed);
       if (liveness.verdict === "dead" && !options.signal.aborted) {
         return await describeDeath(host, which, liveness);
       }

@@ -6,10 +6,9 @@
  * `rollback`.
  */
 import { errorMessage, ms, ToolError } from "../core/mod.ts";
-import { judgeLiveness } from "./crash_watch.ts";
 import { pollHealth, type PollResult } from "../health/mod.ts";
 import type { Host } from "../host/mod.ts";
-import { describeDeath, observeComponent, watchComponents } from "./liveness.ts";
+import { describeDeath, LivenessBaseline, observeComponent, watchComponents } from "./liveness.ts";
 
 /**
  * Pause between looks at the backend's unit and container while health is polled: each
@@ -54,16 +53,13 @@ async function waitForContainer(
 ): Promise<void> {
   const deadline = host.clock.monotonic() + ms(host.config.timeouts.restart);
   let seen = "no container";
-  let baseline: number | null | undefined;
-  let basePid: number | null = null;
+  const baseline = new LivenessBaseline();
   let pause = 25;
   while (host.clock.monotonic() < deadline) {
     const observed = await observeComponent(host, which, imageId);
     const c = observed.container;
     if (c?.rightImage && c.running) return;
-    if (baseline === undefined && observed.unit) baseline = observed.unit.nRestarts;
-    basePid ??= observed.unit?.mainPid ?? null;
-    const liveness = judgeLiveness(observed, baseline ?? null, basePid);
+    const liveness = baseline.judge(observed);
     if (liveness.verdict === "dead") {
       throw new ToolError(
         `${which} did not come up on image ${imageId.slice(0, 12)}: ${await describeDeath(

@@ -1,6 +1,7 @@
 /** The pure fail-fast decisions: a dead container, and a run of unhealthy answers. */
 import assert from "node:assert/strict";
 import { judgeDetached, judgeLiveness } from "../../lib/release/crash_watch.ts";
+import { LivenessBaseline } from "../../lib/release/liveness.ts";
 import { type UnitObservation, unitObservation } from "../../lib/host/systemd.ts";
 import { nextUnhealthyRun, pollHealth } from "../../lib/health/poll.ts";
 import { systemClock } from "../../lib/host/clock.ts";
@@ -47,6 +48,28 @@ Deno.test("crash watch: a new main process after the tool's restart is a crash l
   assert.deepEqual(
     judgeLiveness({ unit: { ...running, mainPid: null }, container: up }, 0, 100),
     { verdict: "wait" },
+  );
+});
+
+Deno.test("crash watch: the baseline is the first look that reports NRestarts and MainPID", () => {
+  const baseline = new LivenessBaseline();
+  // Nothing known yet (systemctl could not be asked): no baseline, no verdict.
+  assert.deepEqual(baseline.judge({ unit: null, container: null }), { verdict: "wait" });
+  assert.deepEqual(baseline.judge({ unit: { ...running, mainPid: null }, container: up }), {
+    verdict: "wait",
+  });
+  assert.deepEqual(baseline.judge({ unit: { ...running, mainPid: 100 }, container: up }), {
+    verdict: "wait",
+  });
+  assert.equal(
+    baseline.judge({ unit: { ...running, mainPid: 200 }, container: up }).verdict,
+    "dead",
+  );
+  const restarts = new LivenessBaseline();
+  restarts.judge({ unit: { ...running, nRestarts: 2 }, container: up });
+  assert.equal(
+    restarts.judge({ unit: { ...running, nRestarts: 3 }, container: up }).verdict,
+    "dead",
   );
 });
 
