@@ -19,6 +19,7 @@ import {
   type CommandContext,
   type CommandSpec,
   confirm,
+  onStopSignals,
   parseCommandArgs,
   printResult,
   type RollbackOutcomeJson,
@@ -240,36 +241,27 @@ export const rollbackCommand: CommandSpec = {
     }
     const interrupt = new AbortController();
     const onSignal = () => interrupt.abort(new ToolError("interrupted by a signal"));
-    Deno.addSignalListener("SIGTERM", onSignal);
-    Deno.addSignalListener("SIGINT", onSignal);
-    // a hangup (the SSH session of a play or an operator dropped) must not kill the job mid-swap
-    Deno.addSignalListener("SIGHUP", onSignal);
-    try {
-      const outcome = await runRollback(host, plan, interrupt.signal);
-      const doc: RollbackOutcomeJson = {
-        result: outcome.ok ? "completed" : "failed",
-        job_id: outcome.jobId,
-        from: pairJson(outcome.from),
-        to: pairJson(outcome.to),
-        message: outcome.message,
-        live_touched: outcome.liveTouched,
-        restore: outcome.restore
-          ? {
-            snapshot: plan.snapshot!.name,
-            aside_dir: outcome.restore.asideDir,
-            moved: outcome.restore.moved,
-            sha256: outcome.restore.sha256,
-            bytes: outcome.restore.bytes,
-          }
-          : null,
-        duration_ms: outcome.durationMs,
-      };
-      printResult(ctx, outcome.message, doc);
-      return exitFor(outcome.outcome);
-    } finally {
-      Deno.removeSignalListener("SIGTERM", onSignal);
-      Deno.removeSignalListener("SIGINT", onSignal);
-      Deno.removeSignalListener("SIGHUP", onSignal);
-    }
+    using _signals = onStopSignals(onSignal);
+    const outcome = await runRollback(host, plan, interrupt.signal);
+    const doc: RollbackOutcomeJson = {
+      result: outcome.ok ? "completed" : "failed",
+      job_id: outcome.jobId,
+      from: pairJson(outcome.from),
+      to: pairJson(outcome.to),
+      message: outcome.message,
+      live_touched: outcome.liveTouched,
+      restore: outcome.restore
+        ? {
+          snapshot: plan.snapshot!.name,
+          aside_dir: outcome.restore.asideDir,
+          moved: outcome.restore.moved,
+          sha256: outcome.restore.sha256,
+          bytes: outcome.restore.bytes,
+        }
+        : null,
+      duration_ms: outcome.durationMs,
+    };
+    printResult(ctx, outcome.message, doc);
+    return exitFor(outcome.outcome);
   },
 };

@@ -7,6 +7,7 @@ import {
   type CommandSpec,
   durationFlag,
   jsonText,
+  onStopSignals,
   parseCommandArgs,
   versionFlag,
 } from "../lib/cli/mod.ts";
@@ -111,18 +112,9 @@ export const upgradeCommand: CommandSpec = {
       host.log.warn("interrupted: stopping at the next safe point");
       interrupt.abort(new ToolError("interrupted by a signal"));
     };
-    Deno.addSignalListener("SIGTERM", onSignal);
-    Deno.addSignalListener("SIGINT", onSignal);
-    // a hangup (the SSH session of a play or an operator dropped) must not kill the job mid-swap
-    Deno.addSignalListener("SIGHUP", onSignal);
-    try {
-      const report = await upgradeReport(host, { ...options, signal: interrupt.signal });
-      if (ctx.global.json) ctx.out(jsonText(upgradeJson(report)));
-      return exitFor(report.outcome);
-    } finally {
-      Deno.removeSignalListener("SIGTERM", onSignal);
-      Deno.removeSignalListener("SIGINT", onSignal);
-      Deno.removeSignalListener("SIGHUP", onSignal);
-    }
+    using _signals = onStopSignals(onSignal);
+    const report = await upgradeReport(host, { ...options, signal: interrupt.signal });
+    if (ctx.global.json) ctx.out(jsonText(upgradeJson(report)));
+    return exitFor(report.outcome);
   },
 };

@@ -11,6 +11,7 @@ export {
   versionFlag,
 } from "./command.ts";
 export { confirm } from "./confirm.ts";
+export { onStopSignals, STOP_SIGNALS } from "./stop_signals.ts";
 export {
   type ErrorJson,
   type HistoryEntryJson,
