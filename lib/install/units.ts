@@ -118,10 +118,13 @@ function backendListen(c: Config): string {
   return b.bindAddress ? `${b.bindAddress}:${b.port}` : String(b.port);
 }
 
+/** Tells nginx to adopt the socket Podman passes in as fd 3 (its inherited-sockets variable). */
+const NGINX_SOCKET_ARG = `-e ${execArg("NGINX=3;")}`;
+
 function networkArgs(c: Config, side: Side): string {
   if (c.network === "host") {
     return side === "frontend" && frontendSocketActivated(c)
-      ? `--network=host -e ${execArg("NGINX=3;")}`
+      ? `--network=host ${NGINX_SOCKET_ARG}`
       : "--network=host";
   }
   if (side === "backend") return `--network=${c.network}`;
@@ -129,7 +132,7 @@ function networkArgs(c: Config, side: Side): string {
   const reach = `--network=${c.network} --add-host=${c.backend.container}:${
     networkGateway(c.networkSubnet)
   }`;
-  if (frontendSocketActivated(c)) return `${reach} -e ${execArg("NGINX=3;")}`;
+  if (frontendSocketActivated(c)) return `${reach} ${NGINX_SOCKET_ARG}`;
   const publish = f.bindAddress
     ? `${f.bindAddress}:${f.port}:${f.containerPort}`
     : `${f.port}:${f.containerPort}`;
