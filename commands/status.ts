@@ -6,7 +6,7 @@
  */
 import { type CommandSpec, intFlag, parseCommandArgs, printResult } from "../lib/cli/mod.ts";
 import type { Config } from "../lib/config/mod.ts";
-import { EXIT, linesForTerminal } from "../lib/core/mod.ts";
+import { COMPONENTS, EXIT, linesForTerminal } from "../lib/core/mod.ts";
 import {
   containerDataDir,
   detectProblems,
@@ -109,7 +109,7 @@ function gib(bytes: number): string {
 
 function humanLines(facts: StatusFacts, config: Config, problems: Problem[]): string[] {
   const out: string[] = [];
-  for (const which of ["backend", "frontend"] as const) {
+  for (const which of COMPONENTS) {
     const c = component(facts, config, which);
     const health = which === "backend"
       ? `, health ${facts.health.status ?? `none (${facts.health.error ?? "?"})`}`

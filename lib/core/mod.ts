@@ -6,6 +6,7 @@ export {
   parseAppVersion,
   versionedRef,
 } from "./app_version.ts";
+export { type Component, COMPONENTS } from "./components.ts";
 export { durationSchema, formatDuration, ms, parseDuration } from "./duration.ts";
 export {
   BusyError,

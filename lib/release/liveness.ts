@@ -11,6 +11,7 @@ import {
   type Liveness,
   type LivenessObservation,
 } from "./crash_watch.ts";
+import type { Component } from "../core/mod.ts";
 import { type Host, journalTail, tail } from "../host/mod.ts";
 
 /**
@@ -28,9 +29,6 @@ export class LivenessBaseline {
     return judgeLiveness(observed, this.#restarts ?? null, this.#pid);
   }
 }
-
-/** Which live component. */
-export type Component = "backend" | "frontend";
 
 /** Longest excerpt of container logs put into a message (the logs are the container's text). */
 const MAX_LOG_CHARS = 600;

@@ -5,6 +5,7 @@
  * every problem is tested from recorded `podman inspect` JSON and unit states.
  */
 import { type Config, socketUnit } from "../config/mod.ts";
+import { COMPONENTS } from "../core/mod.ts";
 import { socketServerProblem } from "../release/mod.ts";
 import type { HistoryEntry, Journal, StatusDoc } from "../job/mod.ts";
 import type { ContainerInfo } from "../host/mod.ts";
@@ -137,7 +138,7 @@ export function checkDataDir(
 
 function checkTags(facts: StatusFacts, config: Config): Problem[] {
   const out: Problem[] = [];
-  for (const which of ["backend", "frontend"] as const) {
+  for (const which of COMPONENTS) {
     const c = facts.containers[which];
     if (!c) continue;
     const want = `${config[which].image}:${config.runTag}`;
@@ -232,7 +233,7 @@ function checkUnits(facts: StatusFacts, config: Config): Problem[] {
         `${socket}' ('journalctl -u ${socket}' says why it stopped: a port already in use?)`,
     });
   }
-  for (const which of ["backend", "frontend"] as const) {
+  for (const which of COMPONENTS) {
     const unit = config[which].service;
     const state = facts.units[unit] ?? "unknown";
     const c = facts.containers[which];

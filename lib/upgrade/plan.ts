@@ -2,7 +2,7 @@
  * Pure decisions of the upgrade runner: whether a target is a downgrade, a
  * no-op, or an upgrade; and which old images may be pruned.
  */
-import { type AppVersion, compareAppVersions, parseAppVersion } from "../core/mod.ts";
+import { type AppVersion, compareAppVersions, COMPONENTS, parseAppVersion } from "../core/mod.ts";
 
 /** The target of an upgrade. */
 export interface Target {
@@ -43,7 +43,7 @@ export function decideUpgrade(options: {
           "so this could be a downgrade; use --allow-downgrade to go ahead",
       };
     }
-    for (const which of ["backend", "frontend"] as const) {
+    for (const which of COMPONENTS) {
       const running = current[which].version ? parseAppVersion(current[which].version!) : null;
       if (running && compareAppVersions(target[which], running) < 0) {
         return {
@@ -54,7 +54,7 @@ export function decideUpgrade(options: {
       }
     }
   }
-  const same = (["backend", "frontend"] as const).every((w) =>
+  const same = COMPONENTS.every((w) =>
     current[w].version === target[w] && current[w].imageId !== null &&
     options.localTargetIds[w] === current[w].imageId
   );
