@@ -15,5 +15,5 @@ export {
 } from "./files.ts";
 export { type Host, hostFor, realHost } from "./host.ts";
 export { HttpFailure, type HttpGet } from "./http.ts";
-export { type ContainerInfo, type ImageInfo } from "./podman.ts";
+export { type ContainerInfo, type ImageInfo, type ImageListEntry } from "./podman.ts";
 export { journalTail, Systemd } from "./systemd.ts";

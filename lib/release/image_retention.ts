@@ -6,12 +6,14 @@
 import {
   type AppVersion,
   compareAppVersions,
+  COMPONENTS,
   errorMessage,
   parseAppVersion,
   versionedRef,
 } from "../core/mod.ts";
 import type { Host } from "../host/mod.ts";
 import type { Release } from "../job/mod.ts";
+import { LocalImages } from "./local_images.ts";
 
 /** A local image of one repository. */
 export interface LocalImage {
@@ -41,15 +43,10 @@ export async function localReleaseImages(
   which: "backend" | "frontend",
 ): Promise<LocalImage[]> {
   const image = host.config[which].image;
-  // podman 4 lists an image once per tag: merge the rows by ID.
-  const byId = new Map<string, Set<string>>();
-  for (const entry of await host.podman.listImages(image)) {
-    const names = byId.get(entry.Id) ?? new Set<string>();
-    for (const n of entry.Names ?? []) if (n.slice(0, n.lastIndexOf(":")) === image) names.add(n);
-    byId.set(entry.Id, names);
-  }
-  return [...byId].map(([id, set]) => {
-    const names = [...set];
+  const listed = new LocalImages(await host.podman.listImages(image));
+  return listed.ids().map((id) => {
+    // The configured name exactly: unlike `idOf`, Docker Hub's implied prefixes are kept here.
+    const names = listed.namesOf(id).filter((n) => n.slice(0, n.lastIndexOf(":")) === image);
     const versions = names
       .map((n) => n.slice(n.lastIndexOf(":") + 1))
       .filter((t) => t.startsWith("v"))
@@ -84,7 +81,7 @@ export async function keepVersionTag(
 /** Removes old release images, never the protected IDs; failures are warnings. */
 export async function pruneOldImages(host: Host, protect: Set<string>): Promise<string[]> {
   const removed: string[] = [];
-  for (const which of ["backend", "frontend"] as const) {
+  for (const which of COMPONENTS) {
     let images: LocalImage[];
     try {
       images = await localReleaseImages(host, which);

@@ -3,10 +3,11 @@
  * backend's version from its health body (the only reliable proof of what
  * serves), and versions read from the images' `vX.Y.Z` tags as a fallback.
  */
-import { type AppVersion, compareAppVersions, parseAppVersion } from "../core/mod.ts";
-import type { Host } from "../host/mod.ts";
+import { type AppVersion, compareAppVersions, errorMessage, parseAppVersion } from "../core/mod.ts";
+import type { ContainerInfo, Host } from "../host/mod.ts";
 import { healthBodySchema } from "../health/mod.ts";
 import type { ReleasePair } from "../job/mod.ts";
+import { LocalImages, repository } from "./local_images.ts";
 
 /** One live component. */
 export interface LiveComponent {
@@ -36,8 +37,7 @@ export function versionFromTags(repoTags: readonly string[], image: string): App
   for (const ref of repoTags) {
     const i = ref.lastIndexOf(":");
     if (i < 0) continue;
-    const name = ref.slice(0, i).replace(/^docker\.io\//, "");
-    if (name !== image.replace(/^docker\.io\//, "")) continue;
+    if (repository(ref.slice(0, i)) !== repository(image)) continue;
     const tag = ref.slice(i + 1);
     if (!tag.startsWith("v")) continue;
     const v = parseAppVersion(tag);
@@ -47,16 +47,15 @@ export function versionFromTags(repoTags: readonly string[], image: string): App
   return versions.at(-1) ?? null;
 }
 
-async function component(
+function component(
   host: Host,
-  options: { container: string; image: string },
-): Promise<LiveComponent> {
-  const c = await host.podman.inspectContainer(options.container);
+  options: { container: ContainerInfo | null; image: string; images: LocalImages },
+): LiveComponent {
+  const c = options.container;
   // No container (a crash loop, a host mid-restart): what the unit would run is the run tag.
-  const imageId = c?.Image ?? await host.podman.imageId(`${options.image}:${host.config.runTag}`);
+  const imageId = c?.Image ?? options.images.idOf(`${options.image}:${host.config.runTag}`);
   if (!imageId) return { version: null, imageId: null, running: false, versionSource: "none" };
-  const img = await host.podman.inspectImage(imageId).catch(() => null);
-  const v = img ? versionFromTags(img.RepoTags ?? [], options.image) : null;
+  const v = versionFromTags(options.images.namesOf(imageId), options.image);
   return {
     version: v,
     imageId,
@@ -65,13 +64,35 @@ async function component(
   };
 }
 
-/** Reads the live state through the adapters. */
-export async function readLive(host: Host): Promise<LiveState> {
+/**
+ * Reads the live state through the adapters, and the local images it was read from: the
+ * containers and the image list are three podman processes, asked at once (each costs a
+ * tenth of a second or more, and this is on the way to every swap).
+ */
+export async function readLiveAndImages(
+  host: Host,
+): Promise<{ live: LiveState; images: LocalImages }> {
   const { config } = host;
-  const [backend, frontend] = await Promise.all([
-    component(host, { container: config.backend.container, image: config.backend.image }),
-    component(host, { container: config.frontend.container, image: config.frontend.image }),
+  const [backendContainer, frontendContainer, entries] = await Promise.all([
+    host.podman.inspectContainer(config.backend.container),
+    host.podman.inspectContainer(config.frontend.container),
+    host.podman.listImages().catch((err) => {
+      // As before the list: without it only the versions from tags are unknown.
+      host.log.warn(`cannot list the local images: ${errorMessage(err)}`);
+      return [];
+    }),
   ]);
+  const images = new LocalImages(entries);
+  const backend = component(host, {
+    container: backendContainer,
+    image: config.backend.image,
+    images,
+  });
+  const frontend = component(host, {
+    container: frontendContainer,
+    image: config.frontend.image,
+    images,
+  });
   const health: LiveState["health"] = { status: null, error: null };
   try {
     const res = await host.http(config.backend.healthUrl, { timeoutMs: 3000 });
@@ -87,7 +108,12 @@ export async function readLive(host: Host): Promise<LiveState> {
   } catch (err) {
     health.error = err instanceof Error ? err.message : String(err);
   }
-  return { backend, frontend, health };
+  return { live: { backend, frontend, health }, images };
+}
+
+/** Reads the live state through the adapters. */
+export async function readLive(host: Host): Promise<LiveState> {
+  return (await readLiveAndImages(host)).live;
 }
 
 /** The live state as a release pair (for the journal). */

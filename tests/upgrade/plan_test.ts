@@ -6,6 +6,7 @@ import {
 } from "../../lib/core/app_version.ts";
 import { decideUpgrade } from "../../lib/upgrade/plan.ts";
 import { choosePrunable } from "../../lib/release/image_retention.ts";
+import { LocalImages } from "../../lib/release/local_images.ts";
 import { versionFromTags } from "../../lib/release/live.ts";
 import { buildStatus } from "../../lib/job/status_file.ts";
 
@@ -114,6 +115,37 @@ Deno.test("versions from tags: only the configured repository's vX.Y.Z tags, hig
   ];
   assert.equal(versionFromTags(tags, "ghcr.io/x/backend"), "0.10.0");
   assert.equal(versionFromTags(["ghcr.io/x/backend:latest"], "ghcr.io/x/backend"), null);
+});
+
+Deno.test("local images: one listing answers ref → ID and ID → names (podman 4's row per tag merged)", () => {
+  const images = new LocalImages([
+    { Id: "a".repeat(64), Names: ["127.0.0.1:5000/grapheon-backend:v0.2.0"] },
+    {
+      Id: "a".repeat(64),
+      Names: ["127.0.0.1:5000/grapheon-backend:current", "127.0.0.1:5000/grapheon-backend:v0.2.0"],
+    },
+    { Id: "b".repeat(64), Names: ["docker.io/library/nginx:1.27"] },
+    { Id: "c".repeat(64), Names: null },
+  ]);
+  assert.deepEqual(images.namesOf("a".repeat(64)), [
+    "127.0.0.1:5000/grapheon-backend:v0.2.0",
+    "127.0.0.1:5000/grapheon-backend:current",
+  ]);
+  assert.deepEqual(images.ids(), ["a".repeat(64), "b".repeat(64), "c".repeat(64)]);
+  assert.equal(images.idOf("127.0.0.1:5000/grapheon-backend:current"), "a".repeat(64));
+  assert.equal(images.idOf("127.0.0.1:5000/grapheon-backend:v0.2.0"), "a".repeat(64));
+  assert.equal(
+    versionFromTags(images.namesOf("a".repeat(64)), "127.0.0.1:5000/grapheon-backend"),
+    "0.2.0",
+  );
+  // Docker Hub names are listed with their implied prefixes.
+  assert.equal(images.idOf("nginx:1.27"), "b".repeat(64));
+  assert.equal(images.idOf("docker.io/nginx:1.27"), "b".repeat(64));
+  // A tag is not a prefix match, nor another repository's tag.
+  assert.equal(images.idOf("127.0.0.1:5000/grapheon-backend:v0.2"), null);
+  assert.equal(images.idOf("127.0.0.1:5000/grapheon-frontend:v0.2.0"), null);
+  assert.deepEqual(images.namesOf("c".repeat(64)), []);
+  assert.deepEqual(images.namesOf("d".repeat(64)), []);
 });
 
 Deno.test("status document: progress follows the step, 100 when completed, UTC Z time", () => {
