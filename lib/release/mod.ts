@@ -2,7 +2,7 @@
 export { backupDatabase, listBackups } from "./backup.ts";
 export { canaryUnavailable, cleanupCanary, runCanary } from "./canary.ts";
 export { keepVersionTag, pruneOldImages } from "./image_retention.ts";
-export { livePair, readLive, versionFromTags } from "./live.ts";
+export { livePair, readLive, readLiveAndImages, versionFromTags } from "./live.ts";
 export { pullImage } from "./pull.ts";
 export {
   checkRestorable,
@@ -12,4 +12,4 @@ export {
   type Snapshot,
 } from "./restore.ts";
 export { socketServerProblem } from "./socket_server.ts";
-export { switchImages, verifyHealth } from "./switch.ts";
+export { type HealthCheck, switchImages, unhealthyText, verifyHealth } from "./switch.ts";

@@ -1,13 +1,22 @@
 /**
  * Making the units run a release, and proving it: point the run tag at the exact
- * image IDs, restart what changed (backend, then frontend), check each running
+ * image IDs, restart what changed (the backend, then the frontend), check each running
  * container's image ID, then poll health until the backend reports the expected
  * version and the frontend answers. Used by `upgrade` (forward and rollback) and
  * `rollback`.
  */
-import { errorMessage, ms, ToolError } from "../core/mod.ts";
+import {
+  type Component,
+  COMPONENTS,
+  errorMessage,
+  formatDuration,
+  ms,
+  ToolError,
+} from "../core/mod.ts";
 import { pollHealth, type PollResult } from "../health/mod.ts";
 import type { Host } from "../host/mod.ts";
+import type { ReleasePair } from "../job/mod.ts";
+import { keepVersionTag } from "./image_retention.ts";
 import { describeDeath, LivenessBaseline, observeComponent, watchComponents } from "./liveness.ts";
 
 /**
@@ -33,6 +42,15 @@ export interface SwitchOptions {
    * restart both.
    */
   current: { backend: string | null; frontend: string | null } | null;
+  /** The version the backend must report before the frontend is touched. */
+  backendVersion: string | null;
+  /** Stops the wait for the backend early. */
+  signal?: AbortSignal;
+  /**
+   * The releases being replaced, whose images keep a version tag (`keepVersionTag`): tagged
+   * with the run tags, in one round of podman processes before the first restart.
+   */
+  keep?: ReleasePair;
 }
 
 /** The ref the units run for an image name. */
@@ -81,29 +99,58 @@ async function waitForContainer(
   throw new ToolError(`${which} did not come up on image ${imageId.slice(0, 12)}: ${seen}`);
 }
 
-/** Tags, restarts and verifies image IDs. Throws ToolError on the first failure. */
+/**
+ * Tags, restarts and verifies image IDs: the backend first, then, once the backend answers
+ * healthy, the frontend. nginx stops gracefully, finishing the requests it relays (the
+ * frontend image is FROM nginx:alpine, whose Dockerfile sets STOPSIGNAL SIGQUIT, nginx's
+ * graceful shutdown): stopped while the backend does not answer, it waits on them until Podman
+ * kills it (seen in the lab: 15 s). So a backend that never answers fails here with the frontend untouched, and its
+ * rollback is one restart. Throws ToolError on the first failure.
+ */
 export async function switchImages(host: Host, options: SwitchOptions): Promise<void> {
-  const { config, log } = host;
-  for (const which of ["backend", "frontend"] as const) {
-    await host.podman.tag(options.target[which], runRef(host, which));
+  const { keep } = options;
+  await Promise.all([
+    ...COMPONENTS.map((which) => host.podman.tag(options.target[which], runRef(host, which))),
+    ...(keep ? COMPONENTS.map((which) => keepVersionTag(host, which, keep[which])) : []),
+  ]);
+  if (!(await leftAlone(host, "backend", options))) {
+    await restartOnto(host, "backend", options.target.backend);
   }
-  for (const which of ["backend", "frontend"] as const) {
-    // Each unit restarts only for its own image: the frontend reaches the backend through
-    // the backend's socket, so a backend swap leaves nginx alone (units/, no PartOf=).
-    const maybeThere = options.current?.[which] === options.target[which];
-    const c = maybeThere ? await host.podman.inspectContainer(config[which].container) : null;
-    if (c?.Image === options.target[which] && c.State.Running) {
-      log.info(`${which} already runs image ${options.target[which].slice(0, 12)}; not restarted`);
-      continue;
-    }
-    log.info(`restarting ${config[which].service} on image ${options.target[which].slice(0, 12)}`);
-    try {
-      await host.systemd.restart([config[which].service], ms(config.timeouts.restart));
-    } catch (err) {
-      throw new ToolError(`restart of ${config[which].service} failed: ${errorMessage(err)}`);
-    }
-    await waitForContainer(host, which, options.target[which]);
+  if (await leftAlone(host, "frontend", options)) return;
+  const ready = await verifyHealth(host, {
+    backendVersion: options.backendVersion,
+    signal: options.signal,
+    backendOnly: true,
+  });
+  if (!ready.healthy) {
+    throw new ToolError(
+      `${unhealthyText("the backend", ready)}, so the frontend was left as it was: ` +
+        `${ready.lastReason}`,
+    );
   }
+  await restartOnto(host, "frontend", options.target.frontend);
+}
+
+/** True (and logged) when `current` says the component ran its target, and it still runs it. */
+async function leftAlone(host: Host, which: Component, options: SwitchOptions): Promise<boolean> {
+  const imageId = options.target[which];
+  if (options.current?.[which] !== imageId) return false;
+  const c = await host.podman.inspectContainer(host.config[which].container);
+  if (c?.Image !== imageId || !c.State.Running) return false;
+  host.log.info(`${which} already runs image ${imageId.slice(0, 12)}; not restarted`);
+  return true;
+}
+
+/** Restarts a component's unit and waits until its container runs `imageId`. */
+async function restartOnto(host: Host, which: Component, imageId: string): Promise<void> {
+  const { service } = host.config[which];
+  host.log.info(`restarting ${service} on image ${imageId.slice(0, 12)}`);
+  try {
+    await host.systemd.restart([service], ms(host.config.timeouts.restart));
+  } catch (err) {
+    throw new ToolError(`restart of ${service} failed: ${errorMessage(err)}`);
+  }
+  await waitForContainer(host, which, imageId);
 }
 
 /** Options for `verifyHealth`. */
@@ -114,6 +161,8 @@ export interface VerifyOptions {
   timeoutMs?: number;
   /** Stops early. */
   signal?: AbortSignal;
+  /** Only the backend's health (the frontend is about to be restarted). */
+  backendOnly?: boolean;
 }
 
 /**
@@ -123,7 +172,7 @@ export interface VerifyOptions {
  * a row past `health.startPeriod`. A silent backend (booting, migrating) keeps the
  * whole deadline.
  */
-export async function verifyHealth(host: Host, options: VerifyOptions): Promise<PollResult> {
+export async function verifyHealth(host: Host, options: VerifyOptions): Promise<HealthCheck> {
   const { config } = host;
   const stop = new AbortController();
   const signal = options.signal ? AbortSignal.any([stop.signal, options.signal]) : stop.signal;
@@ -136,16 +185,16 @@ export async function verifyHealth(host: Host, options: VerifyOptions): Promise<
     if (death) stop.abort("dead");
     return death;
   });
+  const backend = {
+    httpStatuses: [200],
+    json: { status: config.health.acceptStatus },
+    version: options.backendVersion ?? undefined,
+  };
   const result = await pollHealth({
-    urls: [config.backend.healthUrl, config.frontend.url],
-    expect: [
-      {
-        httpStatuses: [200],
-        json: { status: config.health.acceptStatus },
-        version: options.backendVersion ?? undefined,
-      },
-      { httpStatuses: [200], json: {} },
-    ],
+    urls: options.backendOnly
+      ? [config.backend.healthUrl]
+      : [config.backend.healthUrl, config.frontend.url],
+    expect: options.backendOnly ? [backend] : [backend, { httpStatuses: [200], json: {} }],
     timeoutMs: options.timeoutMs ?? ms(config.timeouts.health),
     intervalMs: 250,
     requestTimeoutMs: ms(config.timeouts.healthRequest),
@@ -158,7 +207,29 @@ export async function verifyHealth(host: Host, options: VerifyOptions): Promise<
     signal,
   });
   stop.abort("done");
+  if (result.healthy) {
+    // Healthy answers outrank the watch: its look in flight (two processes) is not waited for.
+    watch.catch(() => {});
+    return { ...result, endedEarly: false };
+  }
   const death = await watch;
-  if (!result.healthy && death) return { ...result, lastReason: death };
-  return result;
+  if (death) return { ...result, lastReason: death, endedEarly: true };
+  return { ...result, endedEarly: result.unhealthyRun !== undefined };
+}
+
+/** What `verifyHealth` found. */
+export interface HealthCheck extends PollResult {
+  /** Failed before the deadline: the backend died, or answered unhealthily too often. */
+  endedEarly: boolean;
+}
+
+/**
+ * How a failed check reads, without its reason: a deadline only when one was reached, so a
+ * release that crashed after 0.4 s does not read as "not healthy within 434ms" (pure).
+ */
+export function unhealthyText(subject: string, check: HealthCheck): string {
+  const took = formatDuration(check.elapsedMs);
+  return check.endedEarly
+    ? `${subject} failed its health check after ${took}`
+    : `${subject} was not healthy within ${took}`;
 }

@@ -6,7 +6,7 @@
  * there), 4 stop the backend and restore the snapshot if asked, point the run
  * tag at the exact image IDs and restart, 5 verify health and version.
  */
-import { errorMessage, formatDuration, ms, ToolError } from "../core/mod.ts";
+import { COMPONENTS, errorMessage, ms, ToolError } from "../core/mod.ts";
 import {
   advance,
   appendHistory,
@@ -31,6 +31,7 @@ import {
   restoreDatabase,
   type RestoreResult,
   switchImages,
+  unhealthyText,
   verifyHealth,
 } from "../release/mod.ts";
 import { pairText } from "../status/mod.ts";
@@ -142,7 +143,7 @@ export async function runRollback(
     await advance(job, "pulled");
     if (signal.aborted) throw new ToolError("interrupted by a signal before anything live changed");
     await advance(job, "swapping");
-    for (const which of ["backend", "frontend"] as const) {
+    for (const which of COMPONENTS) {
       await keepVersionTag(host, which, journal.from[which]).catch((err) =>
         host.log.warn(`cannot keep the version tag of the ${which} image: ${errorMessage(err)}`)
       );
@@ -155,16 +156,14 @@ export async function runRollback(
         backend: restore ? null : journal.from.backend.imageId,
         frontend: journal.from.frontend.imageId,
       },
+      backendVersion: journal.to.backend.version,
+      signal,
     });
     await advance(job, "verifying");
     await showStep(job, "health");
     const health = await verifyHealth(host, { backendVersion: journal.to.backend.version, signal });
     if (!health.healthy) {
-      throw new ToolError(
-        `${target} was not healthy within ${
-          formatDuration(health.elapsedMs)
-        }: ${health.lastReason}`,
-      );
+      throw new ToolError(`${unhealthyText(target, health)}: ${health.lastReason}`);
     }
     const restored = restore ? ` with the database snapshot ${plan.snapshot!.name}` : "";
     return {

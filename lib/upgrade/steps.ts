@@ -4,7 +4,7 @@
  * returns or throws: none of them ends the job (lib/upgrade/run.ts does).
  */
 import { join } from "node:path";
-import { errorMessage, formatDuration, ToolError, versionedRef } from "../core/mod.ts";
+import { COMPONENTS, errorMessage, formatDuration, ToolError, versionedRef } from "../core/mod.ts";
 import type { Host } from "../host/mod.ts";
 import {
   advance,
@@ -18,14 +18,15 @@ import {
 } from "../job/mod.ts";
 import {
   backupDatabase,
-  keepVersionTag,
   livePair,
   pruneOldImages,
   pullImage,
   readLive,
+  readLiveAndImages,
   runCanary,
   socketServerProblem,
   switchImages,
+  unhealthyText,
   verifyHealth,
 } from "../release/mod.ts";
 import { decideUpgrade, type Decision, type Target } from "./plan.ts";
@@ -35,11 +36,13 @@ export async function decide(
   host: Host,
   options: { target: Target; allowDowngrade: boolean },
 ): Promise<{ from: ReleasePair; decision: Decision }> {
-  const from = livePair(await readLive(host));
   const { target } = options;
+  // The targets' local IDs come from the same image list as the live versions.
+  const { live, images } = await readLiveAndImages(host);
+  const from = livePair(live);
   const localTargetIds = {
-    backend: await host.podman.imageId(versionRef(host, "backend", target.backend)),
-    frontend: await host.podman.imageId(versionRef(host, "frontend", target.frontend)),
+    backend: images.idOf(versionRef(host, "backend", target.backend)),
+    frontend: images.idOf(versionRef(host, "frontend", target.frontend)),
   };
   const decision = decideUpgrade({
     current: from,
@@ -75,18 +78,30 @@ export async function backUp(job: Job): Promise<void> {
   }
 }
 
-/** Steps 2–3: both pulls succeed before anything live is touched. */
+/**
+ * Steps 2–3: both pulls succeed before anything live is touched. They run at once (each
+ * mostly waits on the registry); the UI shows them in order, and the first failure stops the
+ * other.
+ */
 export async function pullBoth(job: Job): Promise<void> {
   const { host, journal } = job;
-  for (
-    const [step, which] of [["pull-backend", "backend"], ["pull-frontend", "frontend"]] as const
-  ) {
-    await showStep(job, step);
+  const stop = new AbortController();
+  const signal = AbortSignal.any([job.signal, stop.signal]);
+  const pulls = COMPONENTS.map(async (which) => {
     const ref = versionRef(host, which, journal.to[which].version!);
     const known = journal.to[which].imageId;
-    if (known && (await host.podman.imageId(ref)) === known) continue; // resumed after a pull that finished
-    journal.to[which].imageId = await pullImage(host, { ref, signal: job.signal });
-    await saveJournal(job);
+    if (known && (await host.podman.imageId(ref)) === known) return known; // resumed after a pull that finished
+    return await pullImage(host, { ref, signal });
+  });
+  pulls.forEach((p) => p.catch(() => stop.abort()));
+  try {
+    for (const [i, which] of COMPONENTS.entries()) {
+      await showStep(job, which === "backend" ? "pull-backend" : "pull-frontend");
+      journal.to[which].imageId = await pulls[i];
+      await saveJournal(job);
+    }
+  } finally {
+    await Promise.allSettled(pulls);
   }
 }
 
@@ -124,15 +139,15 @@ export async function canary(job: Job): Promise<string | null> {
 export async function swap(job: Job): Promise<void> {
   const { host, journal } = job;
   await showStep(job, "restart");
-  for (const which of ["backend", "frontend"] as const) {
-    await keepVersionTag(host, which, journal.from[which]);
-  }
   const live = job.resumed ? await readLive(host) : null;
   await switchImages(host, {
     target: { backend: journal.to.backend.imageId!, frontend: journal.to.frontend.imageId! },
     current: live
       ? { backend: live.backend.imageId, frontend: live.frontend.imageId }
       : { backend: journal.from.backend.imageId, frontend: journal.from.frontend.imageId },
+    backendVersion: journal.to.backend.version,
+    signal: job.signal,
+    keep: journal.from,
   });
 }
 
@@ -144,11 +159,7 @@ export async function verify(job: Job): Promise<void> {
     signal: job.signal,
   });
   if (!result.healthy) {
-    throw new ToolError(
-      `the new release was not healthy within ${
-        formatDuration(result.elapsedMs)
-      }: ${result.lastReason}`,
-    );
+    throw new ToolError(`${unhealthyText("the new release", result)}: ${result.lastReason}`);
   }
   job.host.log.info(`new release healthy after ${formatDuration(result.elapsedMs)}`);
 }
@@ -190,8 +201,10 @@ export async function rollBack(job: Job, reason: string): Promise<Outcome> {
     }
     await switchImages(host, {
       target: { backend: journal.from.backend.imageId, frontend: journal.from.frontend.imageId },
-      // Force the backend; the frontend only if the backend's restart did not bring it back.
-      current: { backend: null, frontend: null },
+      // The backend always (it may crash-loop on the right image); the frontend only when it
+      // does not run the previous image, which a release that changed only the backend left.
+      current: { backend: null, frontend: journal.from.frontend.imageId },
+      backendVersion: journal.from.backend.version,
     });
     const health = await verifyHealth(host, { backendVersion: journal.from.backend.version });
     if (!health.healthy) {

@@ -3,14 +3,16 @@ import { join } from "node:path";
 import { Harness } from "../harness/harness.ts";
 
 Deno.test("concurrent triggers: exactly one upgrade runs, the other exits 5 touching nothing", async () => {
-  // The slow pull (2.5 s) must stay under the per-attempt timeout even on a loaded machine
+  // The slow pulls must stay under the per-attempt timeout even on a loaded machine
   // (the harness's 3 s was exceeded there, and the retry pulled a second time).
   await using h = await Harness.create({ configOverrides: { timeouts: { pull: "30s" } } });
   await h.writeRequest(Harness.request("0.3.0"));
-  await h.setFault({ match: ["podman", "pull"], action: "delay", ms: 2500, times: 1 });
+  // Both pulls are slow: they run at once, and a quick frontend pull would let the first
+  // run move its own status on while the busy runs are checked.
+  await h.setFault({ match: ["podman", "pull"], action: "delay", ms: 5000, times: 2 });
   const first = h.spawnTool(["upgrade"]);
-  // wait until the first one holds the lock and sits in its (slow) first pull
-  for (let i = 0; i < 400 && h.calls("podman", "pull").length === 0; i++) {
+  // wait until the first one holds the lock and sits in both (slow) pulls
+  for (let i = 0; i < 400 && h.calls("podman", "pull").length < 2; i++) {
     await new Promise((r) => setTimeout(r, 25));
   }
   const statusBefore = await Deno.readTextFile(join(h.dataDir, "upgrade-status.json"));

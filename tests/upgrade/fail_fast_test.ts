@@ -1,7 +1,9 @@
 /**
  * Issue 13: a bad release is caught by what it does, not by a deadline. Every test
  * sets the deadlines to minutes (the shipped defaults), so before fail-fast these
- * ended at the deadline with "not healthy within …" and without the exit code.
+ * ended at the deadline with "not healthy within …" and without the exit code. The crash
+ * is seen either while the container starts or, on a slower machine, in the backend's health
+ * gate: neither may read as a deadline.
  */
 import assert from "node:assert/strict";
 import { Harness } from "../harness/harness.ts";

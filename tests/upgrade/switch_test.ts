@@ -1,13 +1,15 @@
 /**
  * switchImages against a fake runner that models the real units: each unit
  * restarts only itself (no PartOf=: the frontend reaches the backend through
- * the backend's socket, units/grapheon-frontend.service).
+ * the backend's socket, units/grapheon-frontend.service), and a fake backend whose
+ * health answer depends on the image it runs (`bad-b` answers 503, `silent-b` never answers).
  */
 import assert from "node:assert/strict";
 import { defaultConfig } from "../../lib/config/config.ts";
 import { systemClock } from "../../lib/host/clock.ts";
 import type { Runner } from "../../lib/host/exec.ts";
 import type { Host } from "../../lib/host/host.ts";
+import { HttpFailure } from "../../lib/host/http.ts";
 import { recordingLogger } from "../../lib/cli/log.ts";
 import { Podman } from "../../lib/host/podman.ts";
 import { Systemd } from "../../lib/host/systemd.ts";
@@ -21,6 +23,8 @@ function fakeHost() {
     "old-f",
   ]]);
   const restarts: string[] = [];
+  /** Restarts and health requests, in the order they came. */
+  const order: string[] = [];
   const start = (component: "backend" | "frontend") =>
     running.set(
       config[component].container,
@@ -49,6 +53,7 @@ function fakeHost() {
     }
     if (prog === "systemctl" && verb === "restart") {
       restarts.push(rest[0]);
+      order.push(`restart ${rest[0]}`);
       start(rest[0] === config.backend.service ? "backend" : "frontend");
       return ok();
     }
@@ -59,21 +64,71 @@ function fakeHost() {
     log: recordingLogger(),
     clock: systemClock,
     run: runner,
-    http: () => Promise.reject(new Error("no http here")),
+    http: (url) => {
+      order.push(`GET ${url}`);
+      const image = running.get(config.backend.container);
+      if (image === "silent-b") {
+        // What lib/host/http.ts throws when nothing listens.
+        return Promise.reject(new HttpFailure("refused", "connection refused"));
+      }
+      const status = image === "bad-b" ? "unhealthy" : "healthy";
+      return Promise.resolve({
+        status: status === "healthy" ? 200 : 503,
+        body: JSON.stringify({ status, version: "1.0.0" }),
+      });
+    },
     podman: new Podman(runner, "podman"),
     systemd: new Systemd(runner, "systemctl"),
   };
-  return { host, restarts, running };
+  return { host, restarts, running, order };
 }
 
-Deno.test("switch: both images change: backend, then frontend, each restarted once", async () => {
-  const { host, restarts, running } = fakeHost();
+Deno.test("switch: both images change: backend, its health, then frontend, each restarted once", async () => {
+  const { host, restarts, running, order } = fakeHost();
   await switchImages(host, {
     target: { backend: "new-b", frontend: "new-f" },
     current: { backend: "old-b", frontend: "old-f" },
+    backendVersion: "1.0.0",
   });
   assert.deepEqual(restarts, ["grapheon-backend.service", "grapheon-frontend.service"]);
   assert.equal(running.get("grapheon-frontend"), "new-f");
+  const frontendAt = order.indexOf("restart grapheon-frontend.service");
+  assert.ok(
+    order.slice(0, frontendAt).some((e) => e === `GET ${host.config.backend.healthUrl}`),
+    `the backend's health came before the frontend's restart: ${order.join(", ")}`,
+  );
+});
+
+Deno.test("switch: a backend that answers unhealthy fails the switch; the frontend is not touched", async () => {
+  const { host, restarts, running } = fakeHost();
+  host.config.health.startPeriod = "0s";
+  await assert.rejects(
+    () =>
+      switchImages(host, {
+        target: { backend: "bad-b", frontend: "new-f" },
+        current: { backend: "old-b", frontend: "old-f" },
+        backendVersion: "1.0.0",
+      }),
+    /the backend failed its health check after .*, so the frontend was left as it was: .*unhealthy/,
+  );
+  assert.deepEqual(restarts, ["grapheon-backend.service"]);
+  assert.equal(running.get("grapheon-frontend"), "old-f");
+});
+
+Deno.test("switch: a backend that never answers fails at the deadline, and the message says so", async () => {
+  const { host, restarts, running } = fakeHost();
+  host.config.timeouts.health = "1s";
+  await assert.rejects(
+    () =>
+      switchImages(host, {
+        target: { backend: "silent-b", frontend: "new-f" },
+        current: { backend: "old-b", frontend: "old-f" },
+        backendVersion: "1.0.0",
+      }),
+    /the backend was not healthy within 1(\.\d+)?s, so the frontend was left as it was: /,
+  );
+  assert.deepEqual(restarts, ["grapheon-backend.service"]);
+  assert.equal(running.get("grapheon-frontend"), "old-f");
 });
 
 Deno.test("switch: a backend-only release leaves the frontend running (no PartOf=)", async () => {
@@ -81,6 +136,7 @@ Deno.test("switch: a backend-only release leaves the frontend running (no PartOf
   await switchImages(host, {
     target: { backend: "new-b", frontend: "old-f" },
     current: { backend: "old-b", frontend: "old-f" },
+    backendVersion: "1.0.0",
   });
   assert.deepEqual(restarts, ["grapheon-backend.service"]);
   assert.equal(running.get("grapheon-frontend"), "old-f");
@@ -88,7 +144,11 @@ Deno.test("switch: a backend-only release leaves the frontend running (no PartOf
 
 Deno.test("switch: with current null both units are restarted (forced)", async () => {
   const { host, restarts } = fakeHost();
-  await switchImages(host, { target: { backend: "new-b", frontend: "new-f" }, current: null });
+  await switchImages(host, {
+    target: { backend: "new-b", frontend: "new-f" },
+    current: null,
+    backendVersion: "1.0.0",
+  });
   assert.deepEqual(restarts, ["grapheon-backend.service", "grapheon-frontend.service"]);
 });
 
@@ -97,6 +157,7 @@ Deno.test("switch: only the component that changes is restarted", async () => {
   await switchImages(host, {
     target: { backend: "old-b", frontend: "new-f" },
     current: { backend: "old-b", frontend: "old-f" },
+    backendVersion: "1.0.0",
   });
   assert.deepEqual(restarts, ["grapheon-frontend.service"]);
 });
