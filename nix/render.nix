@@ -171,12 +171,15 @@ let
         }
       else
         let
-          backend = concatStringsSep " " ([ c.backend.service ] ++ (if needsBridge then [ bridge.socket ] else [ ]));
+          bridgeSocket = if needsBridge then [ bridge.socket ] else [ ];
           socket = socketUnit c.frontend.service;
         in
         {
-          WANTS = backend;
-          AFTER = if frontendSocket then "${backend} ${socket}" else backend;
+          WANTS = concatStringsSep " " ([ c.backend.service ] ++ bridgeSocket);
+          # After the backend's sockets, not its service (lib/install/units.ts says why).
+          AFTER = concatStringsSep " " (
+            [ (socketUnit c.backend.service) ] ++ bridgeSocket ++ (if frontendSocket then [ socket ] else [ ])
+          );
           REQUIRES = if frontendSocket then "Requires=${socket}" else "";
         }
     );

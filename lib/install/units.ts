@@ -168,11 +168,14 @@ function containerValues(inputs: RenderInputs, side: Side): Record<string, strin
     values.CONTAINER_DATA_DIR = unitWord("backend.containerDataDir", c.backend.containerDataDir);
     values.SOCKET = socketUnit(c.backend.service);
   } else {
-    const backend = [c.backend.service, ...(needsBridge(c) ? [BRIDGE.socket] : [])].join(" ");
-    const socket = frontendSocketActivated(c) ? socketUnit(c.frontend.service) : null;
-    values.WANTS = backend;
-    values.AFTER = socket ? `${backend} ${socket}` : backend;
-    values.REQUIRES = socket ? `Requires=${socket}` : "";
+    const bridge = needsBridge(c) ? [BRIDGE.socket] : [];
+    const socket = frontendSocketActivated(c) ? [socketUnit(c.frontend.service)] : [];
+    values.WANTS = [c.backend.service, ...bridge].join(" ");
+    // After the backend's sockets, not its service: when both have jobs (a boot, an operator's
+    // restart of both), an ordering between the two services makes systemd hold the backend's
+    // start until nginx has stopped, while nginx waits (gracefully) on a request relayed to it.
+    values.AFTER = [socketUnit(c.backend.service), ...bridge, ...socket].join(" ");
+    values.REQUIRES = socket.length ? `Requires=${socket[0]}` : "";
   }
   return values;
 }

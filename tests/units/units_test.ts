@@ -93,6 +93,8 @@ Deno.test("default config: container units run the local tag, never pull, fix DA
   assert.doesNotMatch(keys(frontend, "ExecStart")[0], / -p /);
   assert.match(keys(frontend, "ExecStart")[0], /grapheon-frontend:current$/);
   assert.deepEqual(keys(frontend, "PartOf"), []);
+  // Five deliberate restarts in ten seconds must not close nginx's socket.
+  assert.deepEqual(keys(frontend, "StartLimitIntervalSec"), ["0"]);
   assert.deepEqual(keys(frontend, "Requires"), ["grapheon-frontend.socket"]);
   // nginx adopts the socket only if it is the address its `listen 8080` names.
   assert.deepEqual(keys(unit(units, "grapheon-frontend.socket"), "ListenStream"), [
@@ -101,9 +103,9 @@ Deno.test("default config: container units run the local tag, never pull, fix DA
   const path = unit(units, UNIT.path);
   assert.deepEqual(keys(path, "PathExists"), ["/var/lib/grapheon/data/upgrade-requested"]);
   assert.deepEqual(keys(path, "Unit"), [UNIT.upgrade]);
-  // Stops a spin (ten runs in a minute), not an operator retrying refused releases.
+  // Stops a spin (thirty runs in a minute), not an operator retrying refused releases.
   assert.deepEqual(keys(path, "TriggerLimitIntervalSec"), ["60s"]);
-  assert.deepEqual(keys(path, "TriggerLimitBurst"), ["10"]);
+  assert.deepEqual(keys(path, "TriggerLimitBurst"), ["30"]);
   const upgrade = unit(units, UNIT.upgrade);
   assert.deepEqual(keys(upgrade, "ExecStart"), ["/opt/grapheon/bin/grapheon-tool upgrade"]);
   assert.deepEqual(keys(upgrade, "Type"), ["oneshot"]);
