@@ -50,7 +50,7 @@ const ROWS = [
 ];
 /** Runs of each fail-fast case. */
 const BAD_RUNS = 3;
-/** The `.path` unit allows ten runs a minute: keep requests at least this far apart. */
+/** Keeps requests apart as a person would (the `.path` unit allows thirty runs a minute). */
 const MIN_JOB_SPACING_MS = 7000;
 const GOOD_RUNS = 5;
 const PROBE_MS = 50;

@@ -259,20 +259,27 @@ export async function pushReleases(
       }
     }
   }
+  const push = (job: string[]) =>
+    runChecked(run, [
+      ...options.netns,
+      ...podman.argv,
+      "push",
+      "-q",
+      "--tls-verify=false",
+      job[0],
+      `docker://${job[1]}`,
+    ], { env: podman.env, timeoutMs: 60_000 });
   const worker = async () => {
-    for (let job = jobs.shift(); job; job = jobs.shift()) {
-      await runChecked(run, [
-        ...options.netns,
-        ...podman.argv,
-        "push",
-        "-q",
-        "--tls-verify=false",
-        job[0],
-        `docker://${job[1]}`,
-      ], { env: podman.env, timeoutMs: 60_000 });
-    }
+    for (let job = jobs.shift(); job; job = jobs.shift()) await push(job);
   };
   const count = jobs.length;
+  // The releases share their layers: one image of each kind first, alone, so that the
+  // parallel pushes find those blobs there. Two pushes uploading the same blob at once
+  // were seen to fail ("manifest blob unknown") with Debian's docker-registry.
+  for (const kind of ["backend", "frontend"]) {
+    const first = jobs.findIndex((j) => j[1].includes(`/grapheon-${kind}:`));
+    await push(jobs.splice(first, 1)[0]);
+  }
   await Promise.all([worker(), worker(), worker(), worker()]);
   options.log(`pushed ${count} tags to ${options.registry} in ${Date.now() - started} ms`);
 }

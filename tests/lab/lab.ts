@@ -300,12 +300,19 @@ export class Lab {
       }
     }
     for (const proc of this.#procs.reverse()) await proc.stop({ graceMs: 5_000 });
+    let haltMs: number | null = null;
     if (this.#nspawn) {
       const nspawn = this.#nspawn;
-      // SIGTERM asks nspawn to shut the host's systemd down cleanly.
-      await nspawn.stop({ graceMs: 30_000 });
+      // SIGTERM asks nspawn to shut the host's systemd down cleanly. The grace outlasts
+      // systemd's own bound on a stop job (DefaultTimeoutStopSec, 90 s): once a fleet host took
+      // over 30 s to halt (its units had stopped; what it waited on is logged now).
+      const haltFrom = Date.now();
+      await nspawn.stop({ graceMs: 100_000 });
+      haltMs = Date.now() - haltFrom;
       if (this.leader && processAlive(this.leader)) {
-        report.killed.push(`host systemd ${this.leader}`);
+        // What kept the host from halting, for the failure message (it is gone after the kill).
+        const left = await hostProcesses(this.leader);
+        report.killed.push(`host systemd ${this.leader} (still running: ${left.join("; ")})`);
         try {
           Deno.kill(this.leader, "SIGKILL");
         } catch { /* gone */ }
@@ -334,7 +341,9 @@ export class Lab {
     await run(["cp", "-r", join(this.runDir, "logs"), keep]).catch(() => {});
     await run(["rm", "-rf", "--one-file-system", this.runDir], { timeoutMs: 120_000 });
     this.#log(
-      `lab ${this.name} torn down${report.killed.length ? `, killed ${report.killed}` : ""}`,
+      `lab ${this.name} torn down${haltMs === null ? "" : ` (the host halted in ${haltMs} ms)`}${
+        report.killed.length ? `, killed ${report.killed}` : ""
+      }`,
     );
     return report;
   }
@@ -357,4 +366,24 @@ export function processAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** `pid comm state cgroup` of every process in the PID namespace of `leader` (empty when unreadable). */
+async function hostProcesses(leader: number): Promise<string[]> {
+  const ns = await Deno.readLink(`/proc/${leader}/ns/pid`).catch(() => null);
+  if (ns === null) return [];
+  const found: string[] = [];
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      if ((await Deno.readLink(`/proc/${entry.name}/ns/pid`)) !== ns) continue;
+      const stat = await Deno.readTextFile(`/proc/${entry.name}/stat`);
+      // comm is in parentheses and may hold spaces: the state is the field after the last ')'.
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const state = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0];
+      const unit = (await Deno.readTextFile(`/proc/${entry.name}/cgroup`)).trim().split("/").pop();
+      found.push(`${entry.name} ${comm} ${state} ${unit}`);
+    } catch { /* ended meanwhile */ }
+  }
+  return found;
 }

@@ -1,11 +1,12 @@
 #!/bin/sh
 # Fake Graphēon backend (lab only), installed as `uvicorn` and run the way the real image
 # runs its server (backend/Dockerfile upstream: CMD uvicorn main:app --host 0.0.0.0 --port
-# 8000). It starts the way the release it stands in for does, then serves HTTP, one handler
-# per connection: on an inherited socket when told so as uvicorn is, by --fd N or
-# UVICORN_FD=N (uvicorn's click options read UVICORN_* variables; a command-line option
-# wins over its variable, and a socket from a file descriptor wins over --host/--port:
-# uvicorn/config.py bind_socket), else on --port (default 8000) with busybox nc.
+# 8000). It starts the way the release it stands in for does, then serves HTTP, one child per
+# connection (fdserve.c, which answers /health itself, as uvicorn does in its process): on an
+# inherited socket when told so as uvicorn is, by --fd N or UVICORN_FD=N (uvicorn's click
+# options read UVICORN_* variables; a command-line option wins over its variable, and a
+# socket from a file descriptor wins over --host/--port: uvicorn/config.py bind_socket), else
+# on --port (default 8000).
 # FAKE_BEHAVIOR (baked into the image): good | needs-jwt | unhealthy | wrong-version | slow.
 set -u
 # PID 1 ignores SIGTERM without a handler: trap it first thing, so that `podman stop`
@@ -51,13 +52,12 @@ esac
 # the fake records each start so that tests can see which versions ran on the data.
 mkdir -p "$DATA_DIR/backups" "$DATA_DIR/uploads"
 echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) $APP_VERSION started" >>"$DATA_DIR/fake-backend.log"
-date +%s >/tmp/started-at
 if [ -n "$fd" ]; then
   echo "backend $APP_VERSION serving the socket on fd $fd (behavior ${FAKE_BEHAVIOR:-good})" >&2
-  /bin/fdserve "$fd" /app/backend_handler.sh &
+  /bin/fdserve backend "fd:$fd" /app/backend_handler.sh &
 else
   echo "backend $APP_VERSION listening on $port (behavior ${FAKE_BEHAVIOR:-good})" >&2
-  nc -ll -p "$port" -e /app/backend_handler.sh &
+  /bin/fdserve backend "port:$port" /app/backend_handler.sh &
 fi
 nc_pid=$!
 wait "$nc_pid"

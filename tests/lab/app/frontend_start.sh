@@ -24,15 +24,14 @@ if [ -z "$ip" ]; then
   echo "frontend $APP_VERSION: host not found in upstream \"$backend:8000\"" >&2
   exit 1
 fi
-echo "$ip" >/tmp/backend-address
 inherited=${NGINX:-}
 if [ -n "$inherited" ]; then
   fd=${inherited%%[;:]*}
   echo "frontend $APP_VERSION using inherited socket $fd; backend $backend at $ip" >&2
-  /bin/fdserve "$fd" /app/frontend_handler.sh "$port" &
+  /bin/fdserve frontend "fd:$fd:$port" "$ip" &
 else
   echo "frontend $APP_VERSION listening on $port; backend $backend at $ip" >&2
-  nc -ll -p "$port" -e /app/frontend_handler.sh &
+  /bin/fdserve frontend "port:$port" "$ip" &
 fi
 nc_pid=$!
 wait "$nc_pid"
