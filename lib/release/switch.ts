@@ -47,8 +47,8 @@ export interface SwitchOptions {
   /** Stops the wait for the backend early. */
   signal?: AbortSignal;
   /**
-   * The releases being replaced, whose images keep a version tag (`keepVersionTag`): tagged
-   * with the run tags, in one round of podman processes before the first restart.
+   * The releases being replaced, whose images keep a version tag (`keepVersionTag`) before the
+   * run tags move.
    */
   keep?: ReleasePair;
 }
@@ -104,15 +104,17 @@ async function waitForContainer(
  * healthy, the frontend. nginx stops gracefully, finishing the requests it relays (the
  * frontend image is FROM nginx:alpine, whose Dockerfile sets STOPSIGNAL SIGQUIT, nginx's
  * graceful shutdown): stopped while the backend does not answer, it waits on them until Podman
- * kills it (seen in the lab: 15 s). So a backend that never answers fails here with the frontend untouched, and its
- * rollback is one restart. Throws ToolError on the first failure.
+ * kills it (seen in the lab: 15 s). So a backend that never answers fails here with the
+ * frontend untouched, and its rollback is one restart. Throws ToolError on the first failure.
  */
 export async function switchImages(host: Host, options: SwitchOptions): Promise<void> {
+  // One `podman tag` at a time: podman 4.3's tag (Debian 12) reads an image's names and
+  // writes the whole list back, so two at once can lose one (containers/podman#17515, fixed by
+  // containers/common#1700). Seen in the lab: the old image's version tag, written beside the
+  // run tag's move, put the run tag back on the old image in 5 of 30 tries.
   const { keep } = options;
-  await Promise.all([
-    ...COMPONENTS.map((which) => host.podman.tag(options.target[which], runRef(host, which))),
-    ...(keep ? COMPONENTS.map((which) => keepVersionTag(host, which, keep[which])) : []),
-  ]);
+  if (keep) { for (const which of COMPONENTS) await keepVersionTag(host, which, keep[which]); }
+  for (const which of COMPONENTS) await host.podman.tag(options.target[which], runRef(host, which));
   if (!(await leftAlone(host, "backend", options))) {
     await restartOnto(host, "backend", options.target.backend);
   }

@@ -34,8 +34,25 @@ function fakeHost() {
     const [prog, verb, ...rest] = argv;
     const ok = (stdout = "") => Promise.resolve({ code: 0, stdout, stderr: "" });
     if (prog === "podman" && verb === "tag") {
-      tags.set(rest[1], rest[0]);
-      return ok();
+      // As podman 4.3 tags (libimage Tag before containers/common#1700): it reads the image's
+      // names, then writes the whole list back (c/storage SetNames, which takes each name from
+      // any other image), so a tag running beside another can undo it.
+      const [id, ref] = rest;
+      const names = [...tags].filter(([, image]) => image === id).map(([name]) => name);
+      return new Promise((resolve) =>
+        setTimeout(() => {
+          for (const name of [...names, ref]) tags.set(name, id);
+          resolve({ code: 0, stdout: "", stderr: "" });
+        }, 5)
+      );
+    }
+    if (prog === "podman" && verb === "image" && rest[0] === "inspect") {
+      const id = tags.get(rest.at(-1)!);
+      return id ? ok(JSON.stringify([{ Id: id, RepoTags: [rest.at(-1)] }])) : Promise.resolve({
+        code: 125,
+        stdout: "[]",
+        stderr: `Error: ${rest.at(-1)}: image not known`,
+      });
     }
     if (prog === "podman" && verb === "container") {
       const name = rest.at(-1)!;
@@ -80,7 +97,7 @@ function fakeHost() {
     podman: new Podman(runner, "podman"),
     systemd: new Systemd(runner, "systemctl"),
   };
-  return { host, restarts, running, order };
+  return { host, restarts, running, order, tags };
 }
 
 Deno.test("switch: both images change: backend, its health, then frontend, each restarted once", async () => {
@@ -160,4 +177,25 @@ Deno.test("switch: only the component that changes is restarted", async () => {
     backendVersion: "1.0.0",
   });
   assert.deepEqual(restarts, ["grapheon-frontend.service"]);
+});
+
+Deno.test("switch: the replaced images keep their version tags, and the run tags still move (one podman tag at a time)", async () => {
+  const { host, running, tags } = fakeHost();
+  const { backend, frontend, runTag } = host.config;
+  tags.set(`${backend.image}:${runTag}`, "old-b");
+  tags.set(`${frontend.image}:${runTag}`, "old-f");
+  await switchImages(host, {
+    target: { backend: "new-b", frontend: "new-f" },
+    current: { backend: "old-b", frontend: "old-f" },
+    backendVersion: "1.0.0",
+    keep: {
+      backend: { version: "0.9.0", imageId: "old-b" },
+      frontend: { version: "0.9.0", imageId: "old-f" },
+    },
+  });
+  assert.equal(tags.get(`${backend.image}:v0.9.0`), "old-b");
+  assert.equal(tags.get(`${frontend.image}:v0.9.0`), "old-f");
+  assert.equal(tags.get(`${backend.image}:${runTag}`), "new-b");
+  assert.equal(tags.get(`${frontend.image}:${runTag}`), "new-f");
+  assert.equal(running.get("grapheon-frontend"), "new-f");
 });
