@@ -27,6 +27,8 @@ let
       findmnt = "${pkgs.util-linux}/bin/findmnt";
       nix = "${config.nix.package}/bin/nix";
       nixInstantiate = "${config.nix.package}/bin/nix-instantiate";
+      # iproute2's makeFlags put its programs in sbin (SBINDIR=$(out)/sbin).
+      ip = "${pkgs.iproute2}/sbin/ip";
       socketProxyd = "${config.systemd.package}/lib/systemd/systemd-socket-proxyd";
     };
   };

@@ -167,6 +167,11 @@ export const configSchema = z.strictObject({
     df: program.default("df"),
     /** `journalctl`, for the last log lines of a unit whose `--rm` container exited. */
     journalctl: program.default("journalctl"),
+    /**
+     * iproute2's `ip`, to pin the container network bridge's MAC address before a swap (see
+     * lib/host/bridge.ts).
+     */
+    ip: program.default("ip"),
     /** systemd's socket relay (not on $PATH), from the network's gateway to the backend. */
     socketProxyd: absPath.default("/usr/lib/systemd/systemd-socket-proxyd"),
   }).prefault({}),

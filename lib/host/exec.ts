@@ -3,6 +3,7 @@
  * captures its output. Every external program (podman, systemctl, lsblk, nix)
  * goes through here so that tests can put doubles on PATH.
  */
+import { z } from "zod";
 import { CommandError } from "../core/mod.ts";
 
 /** Options for one external command. */
@@ -135,4 +136,26 @@ export async function runChecked(
     });
   }
   return result;
+}
+
+/**
+ * A program's JSON output that must be an array of `schema` entries (empty output is none);
+ * anything else is a CommandError naming the program (`what`) and the field.
+ */
+export function parseJsonArray<T>(text: string, schema: z.ZodType<T>, what: string): T[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text || "[]");
+  } catch {
+    throw new CommandError(`${what}: output is not JSON`, { argv: [], code: 0, stderrTail: "" });
+  }
+  const parsed = z.array(schema).safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new CommandError(
+      `${what}: unexpected JSON at ${issue.path.join(".")}: ${issue.message}`,
+      { argv: [], code: 0, stderrTail: "" },
+    );
+  }
+  return parsed.data;
 }

@@ -4,6 +4,7 @@
  */
 import type { CommandContext, Logger } from "../cli/mod.ts";
 import { type Config, loadConfig } from "../config/mod.ts";
+import { Bridge, type BridgeOps } from "./bridge.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { run, type Runner } from "./exec.ts";
 import { type HttpGet, httpGet } from "./http.ts";
@@ -33,6 +34,8 @@ export interface Host {
   podman: PodmanOps;
   /** systemd operations. */
   systemd: SystemdOps;
+  /** The container network's bridge. */
+  bridge: BridgeOps;
   /**
    * Told of every journal write, after it is on disk. Nothing in the tool depends
    * on it: it is where a test stops the world as a SIGKILL would (tests/fake_host).
@@ -50,6 +53,7 @@ export function realHost(config: Config, log: Logger): Host {
     http: httpGet,
     podman: new Podman(run, config.commands.podman),
     systemd: new Systemd(run, config.commands.systemctl),
+    bridge: new Bridge(run, config.commands.ip),
   };
 }
 

@@ -1,4 +1,5 @@
 /** The public face of lib/host: what the rest of the tool uses of it. */
+export { Bridge, type BridgeOps, type PinnedBridge } from "./bridge.ts";
 export { type Clock } from "./clock.ts";
 export { diskSpace } from "./disk.ts";
 export { run, runChecked, type Runner, tail } from "./exec.ts";

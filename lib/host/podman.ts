@@ -3,7 +3,7 @@
  * command runner with argv arrays, their JSON output validated by zod.
  */
 import { z } from "zod";
-import { runChecked, type Runner, tail } from "./exec.ts";
+import { parseJsonArray, runChecked, type Runner, tail } from "./exec.ts";
 import { CommandError } from "../core/mod.ts";
 
 /** `podman image inspect --format json` entry (fields the tool reads). */
@@ -85,28 +85,6 @@ export interface RunContainerOptions {
   extraArgs: string[];
 }
 
-function parseJsonArray<T>(text: string, schema: z.ZodType<T>, what: string): T[] {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text || "[]");
-  } catch {
-    throw new CommandError(`podman ${what}: output is not JSON`, {
-      argv: [],
-      code: 0,
-      stderrTail: "",
-    });
-  }
-  const parsed = z.array(schema).safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new CommandError(
-      `podman ${what}: unexpected JSON at ${issue.path.join(".")}: ${issue.message}`,
-      { argv: [], code: 0, stderrTail: "" },
-    );
-  }
-  return parsed.data;
-}
-
 /** podman's words for "there is none" (exit 125), as 4.x prints them. */
 const NO_SUCH = /no such (container|image|object)|image not known/i;
 
@@ -133,7 +111,7 @@ export class Podman {
         stderrTail: tail(r.stderr),
       });
     }
-    return parseJsonArray(r.stdout, imageInspectSchema, "image inspect")[0] ?? null;
+    return parseJsonArray(r.stdout, imageInspectSchema, "podman image inspect")[0] ?? null;
   }
 
   /** Pulls `ref` (one attempt) and returns the pulled image's ID. */
@@ -178,7 +156,7 @@ export class Podman {
         },
       );
     }
-    return parseJsonArray(r.stdout, containerInspectSchema, "container inspect")[0] ?? null;
+    return parseJsonArray(r.stdout, containerInspectSchema, "podman container inspect")[0] ?? null;
   }
 
   /** Local images, optionally only those of one repository. */
@@ -186,7 +164,7 @@ export class Podman {
     const argv = [this.program, "images", "--format", "json"];
     if (repository) argv.push("--filter", `reference=${repository}`);
     const r = await runChecked(this.runner, argv, { timeoutMs: 30_000 });
-    return parseJsonArray(r.stdout, imageListSchema, "images");
+    return parseJsonArray(r.stdout, imageListSchema, "podman images");
   }
 
   /** Removes a tag or an image; refuses nothing itself (callers decide what may go). */

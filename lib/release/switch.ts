@@ -13,6 +13,7 @@ import {
   ms,
   ToolError,
 } from "../core/mod.ts";
+import { networkGateway } from "../config/mod.ts";
 import { pollHealth, type PollResult } from "../health/mod.ts";
 import type { Host } from "../host/mod.ts";
 import type { ReleasePair } from "../job/mod.ts";
@@ -116,6 +117,7 @@ export async function switchImages(host: Host, options: SwitchOptions): Promise<
   if (keep) { for (const which of COMPONENTS) await keepVersionTag(host, which, keep[which]); }
   for (const which of COMPONENTS) await host.podman.tag(options.target[which], runRef(host, which));
   if (!(await leftAlone(host, "backend", options))) {
+    await pinBridge(host);
     await restartOnto(host, "backend", options.target.backend);
   }
   if (await leftAlone(host, "frontend", options)) return;
@@ -131,6 +133,25 @@ export async function switchImages(host: Host, options: SwitchOptions): Promise<
     );
   }
   await restartOnto(host, "frontend", options.target.frontend);
+}
+
+/**
+ * Pins the container network bridge's address before the backend's veth leaves it, so that
+ * the frontend's next connection to the gateway is not sent to an address the bridge dropped
+ * (lib/host/bridge.ts). Not pinned, the swap still works: a warning.
+ */
+async function pinBridge(host: Host): Promise<void> {
+  const { config } = host;
+  if (config.network === "host") return;
+  try {
+    const pinned = await host.bridge.pinAddress(networkGateway(config.networkSubnet));
+    if (pinned) host.log.debug(`bridge ${pinned.ifname} keeps its address ${pinned.address}`);
+  } catch (err) {
+    host.log.warn(
+      `cannot pin the address of the container network's bridge (${errorMessage(err)}): ` +
+        "the frontend may wait seconds for the backend after this swap",
+    );
+  }
 }
 
 /** True (and logged) when `current` says the component ran its target, and it still runs it. */

@@ -23,6 +23,7 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { type Config, parseConfig } from "../../lib/config/config.ts";
 import { CommandError } from "../../lib/core/errors.ts";
+import type { BridgeOps } from "../../lib/host/bridge.ts";
 import type { Clock } from "../../lib/host/clock.ts";
 import type { HttpGet, HttpResponse } from "../../lib/host/http.ts";
 import { HttpFailure } from "../../lib/host/http.ts";
@@ -195,6 +196,7 @@ export class FakeHost {
       http: this.http(),
       podman: this.podman(),
       systemd: this.systemd(),
+      bridge: this.bridge(),
       onJournal,
     };
   }
@@ -387,6 +389,17 @@ export class FakeHost {
         return Promise.resolve(
           img?.behaviour === "crash" ? "FATAL: JWT_SECRET is the default; refusing to start" : "",
         );
+      },
+    };
+  }
+
+  /** The network's bridge: there is one once a container runs (netavark makes it then). */
+  private bridge(): BridgeOps {
+    return {
+      pinAddress: async (gateway) => {
+        await this.call(`ip link set (the bridge holding ${gateway}) address`);
+        if (Object.keys(this.state.containers).length === 0) return null;
+        return { ifname: "podman1", address: "aa:7e:3c:10:00:01" };
       },
     };
   }

@@ -109,6 +109,17 @@ labTest(
       await sleep(1500);
       for (const p of probers) await p.stop();
 
+      await t.step(
+        "the network's bridge has an address set by hand (lib/host/bridge.ts)",
+        async () => {
+          const holders = await lab.exec(["ip", "-j", "-4", "addr", "show", "to", "10.89.0.1"]);
+          const [{ ifname }] = JSON.parse(holders.stdout) as { ifname: string }[];
+          // NET_ADDR_SET (include/uapi/linux/netdevice.h): the kernel no longer changes it.
+          const type = await lab.exec(["cat", `/sys/class/net/${ifname}/addr_assign_type`]);
+          assert.equal(type.stdout.trim(), "3", ifname);
+        },
+      );
+
       await t.step("no request failed, on either path, in any swap", async () => {
         for (const [path, file] of Object.entries(outs)) {
           const probes = parseProbes(await Deno.readTextFile(file));

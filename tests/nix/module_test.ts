@@ -76,8 +76,9 @@ nixTest("module with defaults: valid tool config, units equal to units/ rendered
   assert.equal(config.commands.podman, `${m.podman}/bin/podman`);
   // Every program by store path: the units run with systemd's minimal PATH.
   for (const [name, path] of Object.entries(config.commands)) {
-    // systemd-socket-proxyd is not on PATH: systemd installs it in lib/systemd/.
-    const dir = name === "socketProxyd" ? "lib\\/systemd" : "bin";
+    // systemd-socket-proxyd is not on PATH: systemd installs it in lib/systemd/; iproute2
+    // installs its programs in sbin/ (nixpkgs' iproute2 makeFlags, SBINDIR=$(out)/sbin).
+    const dir = { socketProxyd: "lib\\/systemd", ip: "sbin" }[name] ?? "bin";
     assert.match(
       path,
       new RegExp(`^/nix/store/[0-9a-z]{32}-[^/]+/${dir}/[a-z-]+$`),

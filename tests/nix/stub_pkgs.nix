@@ -7,7 +7,7 @@
 # lib:        nixpkgs' own lib (../shared/nixpkgs-lib/lib)
 # system:     "x86_64-linux" or "aarch64-linux"
 # hostPrefix: when set (e.g. "/usr"), the program packages (podman, systemd,
-#             coreutils, util-linux, nix) are "installed" there instead of the Nix
+#             coreutils, util-linux, iproute2, nix) are "installed" there instead of the Nix
 #             store, and runtimeShell is <hostPrefix>/bin/bash: the rendered units
 #             then name the real programs of a Debian host (/usr/bin/podman, …), so
 #             that systemd-analyze verify and the lab can run them as written
@@ -112,6 +112,10 @@ let
     util-linux = package {
       pname = "util-linux";
       version = "2.40";
+    };
+    iproute2 = package {
+      pname = "iproute2";
+      version = "6.12.0";
     };
     runtimeShell =
       if hostPrefix != null then "${hostPrefix}/bin/bash" else "${store "bash-5.2"}/bin/bash";

@@ -8,6 +8,7 @@ import { localReleaseImages } from "../../lib/release/image_retention.ts";
 import { recordingLogger } from "../../lib/cli/log.ts";
 import { Podman } from "../../lib/host/podman.ts";
 import { Systemd } from "../../lib/host/systemd.ts";
+import { Bridge } from "../../lib/host/bridge.ts";
 import { Harness } from "../harness/harness.ts";
 
 Deno.test("retention: an image listed once per tag is one image with all its names", async () => {
@@ -28,6 +29,7 @@ Deno.test("retention: an image listed once per tag is one image with all its nam
     http: () => Promise.reject(new Error("no http")),
     podman: new Podman(runner),
     systemd: new Systemd(runner),
+    bridge: new Bridge(runner),
   };
   const images = await localReleaseImages(host, "backend");
   assert.deepEqual(images.map((i) => i.id), ["aaa", "bbb"]);

@@ -13,6 +13,7 @@ import { HttpFailure } from "../../lib/host/http.ts";
 import { recordingLogger } from "../../lib/cli/log.ts";
 import { Podman } from "../../lib/host/podman.ts";
 import { Systemd } from "../../lib/host/systemd.ts";
+import { Bridge } from "../../lib/host/bridge.ts";
 import { switchImages } from "../../lib/release/switch.ts";
 
 function fakeHost() {
@@ -23,7 +24,11 @@ function fakeHost() {
     "old-f",
   ]]);
   const restarts: string[] = [];
-  /** Restarts and health requests, in the order they came. */
+  /** The bridge netavark made for the network, as `ip` reports it; null: none yet. */
+  const net: { bridge: { ifname: string; address: string; pinned: boolean } | null } = {
+    bridge: { ifname: "podman1", address: "6a:1f:0e:52:9c:01", pinned: false },
+  };
+  /** Restarts, health requests and bridge pins, in the order they came. */
   const order: string[] = [];
   const start = (component: "backend" | "frontend") =>
     running.set(
@@ -68,6 +73,7 @@ function fakeHost() {
         JSON.stringify([{ Id: name, Image: image, State: { Status: "running", Running: true } }]),
       );
     }
+    if (prog === "ip") return ipAnswer(argv.slice(1));
     if (prog === "systemctl" && verb === "restart") {
       restarts.push(rest[0]);
       order.push(`restart ${rest[0]}`);
@@ -75,6 +81,37 @@ function fakeHost() {
       return ok();
     }
     return Promise.resolve({ code: 1, stdout: "", stderr: `unexpected ${argv.join(" ")}` });
+  };
+  /** iproute2's JSON, trimmed to the fields read (shapes as `ip -j` 6.1 prints them). */
+  const ipAnswer = (args: string[]) => {
+    const ok = (value: unknown) =>
+      Promise.resolve({ code: 0, stdout: JSON.stringify(value), stderr: "" });
+    const gateway = "10.89.0.1";
+    const { bridge } = net;
+    switch (args.join(" ")) {
+      case `-j -4 addr show to ${gateway}`:
+        return ok(
+          bridge
+            ? [{
+              ifindex: 5,
+              ifname: bridge.ifname,
+              addr_info: [{ family: "inet", local: gateway, prefixlen: 24 }],
+            }]
+            : [],
+        );
+      case `-j -d link show dev ${bridge?.ifname}`:
+        return ok([{
+          ifindex: 5,
+          ifname: bridge!.ifname,
+          address: bridge!.address,
+          linkinfo: { info_kind: "bridge", info_data: { stp_state: 0 } },
+        }]);
+      case `link set dev ${bridge?.ifname} address ${bridge?.address}`:
+        bridge!.pinned = true;
+        order.push(`pin ${bridge!.ifname}`);
+        return ok("");
+    }
+    return Promise.resolve({ code: 1, stdout: "", stderr: `unexpected ip ${args.join(" ")}` });
   };
   const host: Host = {
     config,
@@ -96,8 +133,9 @@ function fakeHost() {
     },
     podman: new Podman(runner, "podman"),
     systemd: new Systemd(runner, "systemctl"),
+    bridge: new Bridge(runner, "ip"),
   };
-  return { host, restarts, running, order, tags };
+  return { host, restarts, running, order, tags, net };
 }
 
 Deno.test("switch: both images change: backend, its health, then frontend, each restarted once", async () => {
@@ -198,4 +236,44 @@ Deno.test("switch: the replaced images keep their version tags, and the run tags
   assert.equal(tags.get(`${backend.image}:${runTag}`), "new-b");
   assert.equal(tags.get(`${frontend.image}:${runTag}`), "new-f");
   assert.equal(running.get("grapheon-frontend"), "new-f");
+});
+
+Deno.test("switch: the network bridge's address is pinned before the backend's container leaves it", async () => {
+  const { host, order, net } = fakeHost();
+  await switchImages(host, {
+    target: { backend: "new-b", frontend: "new-f" },
+    current: { backend: "old-b", frontend: "old-f" },
+    backendVersion: "1.0.0",
+  });
+  assert.equal(net.bridge?.pinned, true);
+  assert.deepEqual(order.slice(0, 2), ["pin podman1", "restart grapheon-backend.service"]);
+});
+
+Deno.test("switch: no bridge yet, or the host network: nothing is pinned, the swap goes on", async () => {
+  for (const setUp of ["no bridge", "host network"]) {
+    const { host, restarts, order, net } = fakeHost();
+    if (setUp === "no bridge") net.bridge = null;
+    else host.config.network = "host";
+    await switchImages(host, {
+      target: { backend: "new-b", frontend: "new-f" },
+      current: { backend: "old-b", frontend: "old-f" },
+      backendVersion: "1.0.0",
+    });
+    assert.deepEqual(restarts, ["grapheon-backend.service", "grapheon-frontend.service"], setUp);
+    assert.ok(!order.some((e) => e.startsWith("pin")), setUp);
+  }
+});
+
+Deno.test("switch: an ip that fails is a warning, not a failed swap", async () => {
+  const { host, restarts } = fakeHost();
+  host.bridge = new Bridge(host.run, "missing-ip");
+  await switchImages(host, {
+    target: { backend: "new-b", frontend: "new-f" },
+    current: { backend: "old-b", frontend: "old-f" },
+    backendVersion: "1.0.0",
+  });
+  assert.deepEqual(restarts, ["grapheon-backend.service", "grapheon-frontend.service"]);
+  const log = host.log as ReturnType<typeof recordingLogger>;
+  const warning = log.lines.find((l) => l.level === "warn")?.msg ?? "";
+  assert.match(warning, /cannot pin the address of the container network's bridge \(.*missing-ip/);
 });
