@@ -16,6 +16,13 @@ import { Systemd } from "../../lib/host/systemd.ts";
 import { Bridge } from "../../lib/host/bridge.ts";
 import { switchImages } from "../../lib/release/switch.ts";
 
+/** A release that changes both images, on a host that ran the old ones. */
+const BOTH_CHANGE = {
+  target: { backend: "new-b", frontend: "new-f" },
+  current: { backend: "old-b", frontend: "old-f" },
+  backendVersion: "1.0.0",
+} as const;
+
 function fakeHost() {
   const config = defaultConfig();
   const tags = new Map<string, string>();
@@ -140,11 +147,7 @@ function fakeHost() {
 
 Deno.test("switch: both images change: backend, its health, then frontend, each restarted once", async () => {
   const { host, restarts, running, order } = fakeHost();
-  await switchImages(host, {
-    target: { backend: "new-b", frontend: "new-f" },
-    current: { backend: "old-b", frontend: "old-f" },
-    backendVersion: "1.0.0",
-  });
+  await switchImages(host, BOTH_CHANGE);
   assert.deepEqual(restarts, ["grapheon-backend.service", "grapheon-frontend.service"]);
   assert.equal(running.get("grapheon-frontend"), "new-f");
   const frontendAt = order.indexOf("restart grapheon-frontend.service");
@@ -240,11 +243,7 @@ Deno.test("switch: the replaced images keep their version tags, and the run tags
 
 Deno.test("switch: the network bridge's address is pinned before the backend's container leaves it", async () => {
   const { host, order, net } = fakeHost();
-  await switchImages(host, {
-    target: { backend: "new-b", frontend: "new-f" },
-    current: { backend: "old-b", frontend: "old-f" },
-    backendVersion: "1.0.0",
-  });
+  await switchImages(host, BOTH_CHANGE);
   assert.equal(net.bridge?.pinned, true);
   assert.deepEqual(order.slice(0, 2), ["pin podman1", "restart grapheon-backend.service"]);
 });
@@ -254,11 +253,7 @@ Deno.test("switch: no bridge yet, or the host network: nothing is pinned, the sw
     const { host, restarts, order, net } = fakeHost();
     if (setUp === "no bridge") net.bridge = null;
     else host.config.network = "host";
-    await switchImages(host, {
-      target: { backend: "new-b", frontend: "new-f" },
-      current: { backend: "old-b", frontend: "old-f" },
-      backendVersion: "1.0.0",
-    });
+    await switchImages(host, BOTH_CHANGE);
     assert.deepEqual(restarts, ["grapheon-backend.service", "grapheon-frontend.service"], setUp);
     assert.ok(!order.some((e) => e.startsWith("pin")), setUp);
   }
@@ -267,11 +262,7 @@ Deno.test("switch: no bridge yet, or the host network: nothing is pinned, the sw
 Deno.test("switch: an ip that fails is a warning, not a failed swap", async () => {
   const { host, restarts } = fakeHost();
   host.bridge = new Bridge(host.run, "missing-ip");
-  await switchImages(host, {
-    target: { backend: "new-b", frontend: "new-f" },
-    current: { backend: "old-b", frontend: "old-f" },
-    backendVersion: "1.0.0",
-  });
+  await switchImages(host, BOTH_CHANGE);
   assert.deepEqual(restarts, ["grapheon-backend.service", "grapheon-frontend.service"]);
   const log = host.log as ReturnType<typeof recordingLogger>;
   const warning = log.lines.find((l) => l.level === "warn")?.msg ?? "";
